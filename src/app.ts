@@ -1,0 +1,37 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from './http/app-env.js';
+import { errorResponse, toAppError, validationError } from './http/error-handler.js';
+import { auditTrail, requestId } from './http/middleware.js';
+import { AppError } from './errors.js';
+import { registerRoutes, type RouteDeps } from './routes/index.js';
+
+/** Builds the HTTP application from ready dependencies. No I/O of its own. */
+export function createApp(deps: RouteDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: async (result, c) => {
+      if (result.success) return;
+      // Keep what we can of an invalid body for the audit row: who asked, and about what.
+      const audit = c.get('audit');
+      if (audit && result.target === 'json') {
+        const raw = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+        if (raw && typeof raw.user_uuid === 'string') audit.userUuid = raw.user_uuid;
+        if (raw && typeof raw.url === 'string') audit.contentIdentifier = raw.url;
+      }
+      throw validationError(result.error);
+    },
+  });
+
+  app.use('*', requestId);
+  app.use('/analyse/*', auditTrail(deps.store));
+  registerRoutes(app, deps);
+
+  app.notFound((c) => errorResponse(c, new AppError('not_found', `No endpoint ${c.req.method} ${c.req.path}. See /docs.`)));
+  app.onError((error, c) => {
+    const appError = toAppError(error);
+    if (appError.code === 'internal_error') {
+      console.error(`[${c.get('requestId')}] unexpected error:`, error);
+    }
+    return errorResponse(c, appError);
+  });
+  return app;
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { parseThresholdOverrides, type ThresholdTable, defaultThresholds } from './providers/thresholds.js';
+import { parseCidrList, type CidrRange } from './media/address-policy.js';
+
+/**
+ * The one place that reads process.env. Everything else receives a typed Config.
+ * Every variable here is documented in README.md and .env.example.
+ */
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  PORT: integer(0, 65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .default('sqlite:./data/moderation.sqlite')
+    .refine((value) => /^(mysql|mariadb):\/\//.test(value) || value.startsWith('sqlite:'), {
+      message: 'must start with mysql://, mariadb:// or sqlite:',
+    }),
+  DATABASE_POOL_SIZE: integer(1, 200).default(10),
+
+  IMAGE_PROVIDER: z.enum(['auto', 'sightengine', 'local']).default('auto'),
+  SIGHTENGINE_API_USER: z.string().optional(),
+  SIGHTENGINE_API_SECRET: z.string().optional(),
+  SIGHTENGINE_BASE_URL: z.url().default('https://api.sightengine.com/1.0'),
+  SIGHTENGINE_MODELS: z
+    .string()
+    .default('nudity-2.1,weapon,recreational_drug,gore-2.0,offensive-2.0,self-harm')
+    .transform((value) => value.split(',').map((model) => model.trim()).filter(Boolean))
+    .refine((models) => models.length > 0, { message: 'must name at least one model' }),
+  SIGHTENGINE_TIMEOUT_MS: integer(100, 600_000).default(20_000),
+
+  PROVIDER_MAX_RETRIES: integer(0, 10).default(2),
+  PROVIDER_RETRY_BASE_MS: integer(0, 60_000).default(300),
+
+  MODERATION_REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+  MODERATION_FLAG_THRESHOLD: z.coerce.number().min(0).max(1).default(0.85),
+  MODERATION_THRESHOLDS: z.string().default(''),
+
+  FETCH_ALLOW_PRIVATE: z.string().default(''),
+  FETCH_MAX_BYTES: integer(1024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  FETCH_TIMEOUT_MS: integer(100, 600_000).default(15_000),
+  FETCH_MAX_REDIRECTS: integer(0, 20).default(5),
+  IMAGE_MAX_PIXELS: integer(1, 1_000_000_000).default(50_000_000),
+
+  DEDUPE_PASS_MAX_DISTANCE: integer(0, 15).default(6),
+  DEDUPE_FLAGGED_MAX_DISTANCE: integer(0, 15).default(12),
+  DEDUPE_MIN_DETAIL: z.coerce.number().min(0).max(255).default(4),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  databasePoolSize: number;
+  imageProvider: 'auto' | 'sightengine' | 'local';
+  sightengine: {
+    apiUser: string | undefined;
+    apiSecret: string | undefined;
+    baseUrl: string;
+    models: string[];
+    timeoutMs: number;
+  };
+  retry: { maxRetries: number; baseDelayMs: number };
+  thresholds: ThresholdTable;
+  fetch: {
+    allowPrivate: CidrRange[];
+    maxBytes: number;
+    timeoutMs: number;
+    maxRedirects: number;
+  };
+  imageMaxPixels: number;
+  dedupe: {
+    passMaxDistance: number;
+    flaggedMaxDistance: number;
+    minDetail: number;
+  };
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable (FOO= in a .env file) means "not set", not "set to the empty string".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.MODERATION_REVIEW_THRESHOLD > e.MODERATION_FLAG_THRESHOLD) {
+    throw new ConfigError('Invalid configuration:\n  MODERATION_REVIEW_THRESHOLD: must not be above MODERATION_FLAG_THRESHOLD');
+  }
+  if (e.IMAGE_PROVIDER === 'sightengine' && !(e.SIGHTENGINE_API_USER && e.SIGHTENGINE_API_SECRET)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  IMAGE_PROVIDER: is "sightengine" but SIGHTENGINE_API_USER and SIGHTENGINE_API_SECRET are not both set',
+    );
+  }
+  let thresholds: ThresholdTable;
+  let allowPrivate: CidrRange[];
+  try {
+    thresholds = parseThresholdOverrides(
+      defaultThresholds({ review: e.MODERATION_REVIEW_THRESHOLD, flag: e.MODERATION_FLAG_THRESHOLD }),
+      e.MODERATION_THRESHOLDS,
+    );
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  MODERATION_THRESHOLDS: ${(error as Error).message}`);
+  }
+  try {
+    allowPrivate = parseCidrList(e.FETCH_ALLOW_PRIVATE);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  FETCH_ALLOW_PRIVATE: ${(error as Error).message}`);
+  }
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    imageProvider: e.IMAGE_PROVIDER,
+    sightengine: {
+      apiUser: e.SIGHTENGINE_API_USER,
+      apiSecret: e.SIGHTENGINE_API_SECRET,
+      baseUrl: e.SIGHTENGINE_BASE_URL.replace(/\/+$/, ''),
+      models: e.SIGHTENGINE_MODELS,
+      timeoutMs: e.SIGHTENGINE_TIMEOUT_MS,
+    },
+    retry: { maxRetries: e.PROVIDER_MAX_RETRIES, baseDelayMs: e.PROVIDER_RETRY_BASE_MS },
+    thresholds,
+    fetch: {
+      allowPrivate,
+      maxBytes: e.FETCH_MAX_BYTES,
+      timeoutMs: e.FETCH_TIMEOUT_MS,
+      maxRedirects: e.FETCH_MAX_REDIRECTS,
+    },
+    imageMaxPixels: e.IMAGE_MAX_PIXELS,
+    dedupe: {
+      passMaxDistance: e.DEDUPE_PASS_MAX_DISTANCE,
+      flaggedMaxDistance: e.DEDUPE_FLAGGED_MAX_DISTANCE,
+      minDetail: e.DEDUPE_MIN_DETAIL,
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { bmvbhash } from 'blockhash-core';
+import type { RgbaImage } from '../media/image-decode.js';
+
+/**
+ * The 256-bit blockhash ("bmvbhash", 16x16 grid) and the representations we store it in.
+ * The only module that imports blockhash-core.
+ *
+ * - hex: 64 hex characters, the form in API responses and in moderation_log.
+ * - words: four unsigned 64-bit integers, the form in the images table (MariaDB silently returns 0
+ *   for XOR on binary strings, so hashes are never stored as bytes).
+ * - chunks: sixteen 16-bit values, the keys of the multi-index (see store/README section in the
+ *   main README): two hashes within distance 15 share at least one chunk exactly.
+ */
+
+export const HASH_GRID = 16;
+export const HASH_BITS = HASH_GRID * HASH_GRID;
+export const CHUNK_COUNT = 16;
+
+export type PerceptualHash = {
+  hex: string;
+  words: [bigint, bigint, bigint, bigint];
+};
+
+/** Returns null for images smaller than the grid: their hash would not describe anything. */
+export function computePerceptualHash(image: RgbaImage): PerceptualHash | null {
+  if (image.width < HASH_GRID || image.height < HASH_GRID) return null;
+  return hashFromHex(bmvbhash({ width: image.width, height: image.height, data: image.data }, HASH_GRID));
+}
+
+export function hashFromHex(hex: string): PerceptualHash {
+  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new Error('a perceptual hash is 64 hex characters');
+  const lower = hex.toLowerCase();
+  const words = [0, 1, 2, 3].map((i) => BigInt(`0x${lower.slice(i * 16, i * 16 + 16)}`)) as PerceptualHash['words'];
+  return { hex: lower, words };
+}
+
+export function hashFromWords(words: readonly bigint[]): PerceptualHash {
+  const hex = words.map((word) => BigInt.asUintN(64, word).toString(16).padStart(16, '0')).join('');
+  return hashFromHex(hex);
+}
+
+/** Sixteen 16-bit chunk values, most significant first. */
+export function hashChunks(hash: PerceptualHash): number[] {
+  const chunks: number[] = [];
+  for (let i = 0; i < CHUNK_COUNT; i++) chunks.push(parseInt(hash.hex.slice(i * 4, i * 4 + 4), 16));
+  return chunks;
+}
+
+export function popcount64(value: bigint): number {
+  let v = BigInt.asUintN(64, value);
+  let count = 0;
+  while (v) {
+    v &= v - 1n;
+    count++;
+  }
+  return count;
+}
+
+export function hammingDistance(a: PerceptualHash, b: PerceptualHash): number {
+  let distance = 0;
+  for (let i = 0; i < 4; i++) distance += popcount64((a.words[i] as bigint) ^ (b.words[i] as bigint));
+  return distance;
+}
+
+/**
+ * How much structure the picture has: the standard deviation of the brightness (0..255) of the
+ * 16x16 blocks the hash is made of. A flat or nearly flat picture has a near-arbitrary hash, so its
+ * neighbours say nothing about it.
+ */
+export function detailLevel(image: RgbaImage): number {
+  const blockWidth = Math.max(1, Math.floor(image.width / HASH_GRID));
+  const blockHeight = Math.max(1, Math.floor(image.height / HASH_GRID));
+  const grid = Math.min(HASH_GRID, image.width, image.height);
+  const means: number[] = [];
+  for (let by = 0; by < grid; by++) {
+    for (let bx = 0; bx < grid; bx++) {
+      let total = 0;
+      for (let y = by * blockHeight; y < (by + 1) * blockHeight; y++) {
+        let offset = (y * image.width + bx * blockWidth) * 4;
+        for (let x = 0; x < blockWidth; x++, offset += 4) {
+          const alpha = image.data[offset + 3] as number;
+          total += alpha === 0 ? 765 : (image.data[offset] as number) + (image.data[offset + 1] as number) + (image.data[offset + 2] as number);
+        }
+      }
+      means.push(total / (3 * blockWidth * blockHeight));
+    }
+  }
+  const average = means.reduce((sum, value) => sum + value, 0) / means.length;
+  const variance = means.reduce((sum, value) => sum + (value - average) ** 2, 0) / means.length;
+  return Math.sqrt(variance);
+}

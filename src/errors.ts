@@ -1,0 +1,32 @@
+/**
+ * The one error type the service raises on purpose. Every layer may throw it; `http/error-handler.ts`
+ * is the only place that turns a code into an HTTP status and a response body.
+ */
+export const errorCodes = [
+  'invalid_request',
+  'url_not_allowed',
+  'fetch_failed',
+  'media_too_large',
+  'unsupported_media_type',
+  'undecodable_media',
+  'not_found',
+  'audit_unavailable',
+  'internal_error',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export type FieldError = { path: string; message: string };
+
+export class AppError extends Error {
+  override name = 'AppError';
+
+  constructor(
+    readonly code: ErrorCode,
+    /** Human-readable, safe to show to the caller: no stack traces, paths or secrets. */
+    readonly detail: string,
+    readonly options: { fieldErrors?: FieldError[]; cause?: unknown } = {},
+  ) {
+    super(detail, { cause: options.cause });
+  }
+}

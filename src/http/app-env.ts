@@ -1,0 +1,10 @@
+import type { AuditRecord } from '../moderation/audit-record.js';
+
+/** Per-request values shared by middleware and handlers. */
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    /** Present on /analyse/* requests: what will become the moderation_log row. */
+    audit: AuditRecord;
+  };
+};

@@ -1,0 +1,36 @@
+import { z } from '@hono/zod-openapi';
+import { errorCodes } from '../errors.js';
+
+/** Every error body has this shape, whatever the endpoint and whatever went wrong. */
+export const ErrorResponseSchema = z
+  .object({
+    request_id: z.string().openapi({ description: 'Quote this when reporting a problem; it is the moderation_log key.' }),
+    code: z.enum(errorCodes).openapi({ description: 'Stable machine-readable error code.' }),
+    detail: z.string().openapi({ description: 'What went wrong, for a human.' }),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: 'For invalid_request: each offending field and what is wrong with it.' }),
+  })
+  .openapi('Error', {
+    example: {
+      request_id: '0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f',
+      code: 'fetch_failed',
+      detail: 'Could not fetch the URL: the server answered HTTP 404.',
+    },
+  });
+
+const errorContent = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ErrorResponseSchema } },
+});
+
+/** Error responses shared by the /analyse/* endpoints. */
+export const analyseErrorResponses = {
+  400: errorContent(
+    'The URL cannot be used: not http(s), points into a private network, cannot be fetched, is too large, or is not a decodable image of an accepted format (codes url_not_allowed, fetch_failed, media_too_large, unsupported_media_type, undecodable_media).',
+  ),
+  422: errorContent('The body is not valid JSON or does not match the schema (code invalid_request); `errors` lists the fields.'),
+  500: errorContent('An unexpected failure inside the service (code internal_error). Nothing internal is revealed.'),
+  503: errorContent('The audit log could not be written, so no answer is given (code audit_unavailable).'),
+} as const;

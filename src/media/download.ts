@@ -1,0 +1,193 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, request, type Dispatcher } from 'undici';
+import { AppError } from '../errors.js';
+import type { AddressPolicy } from './address-policy.js';
+
+/**
+ * Fetches caller-supplied URLs safely: http/https only, every destination address checked after DNS
+ * resolution by the same lookup the socket connects with (so there is no window in which a second
+ * resolution could point elsewhere), every redirect hop checked again, size capped while streaming
+ * and the whole download bounded in time. This is the only module that imports undici for fetching.
+ */
+
+export type DownloadOptions = {
+  policy: AddressPolicy;
+  maxBytes: number;
+  timeoutMs: number;
+  maxRedirects: number;
+};
+
+export type Downloaded = {
+  bytes: Buffer;
+  /** The URL the bytes finally came from, after redirects. */
+  finalUrl: string;
+};
+
+class RefusedAddressError extends Error {
+  override name = 'RefusedAddressError';
+  readonly code = 'EADDRREFUSEDBYPOLICY';
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+function guardedLookup(policy: AddressPolicy) {
+  return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback) => {
+    dnsLookup(hostname, { family: options.family as 0 | 4 | 6 | undefined, all: true }, (error, addresses) => {
+      if (error) return callback(error, []);
+      // Refuse the host if any of its addresses is refused: a mixed answer is a classic rebinding trick.
+      for (const entry of addresses) {
+        const refusal = policy.refusal(entry.address);
+        if (refusal) return callback(new RefusedAddressError(`${hostname} resolves to ${refusal}`), []);
+      }
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0];
+      if (!first) return callback(new Error(`${hostname} has no address`), []);
+      return callback(null, first.address, first.family);
+    });
+  };
+}
+
+function findCause<T extends Error>(error: unknown, type: new (...args: never[]) => T): T | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (current instanceof type) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function describeNetworkError(error: unknown): string {
+  const codes: Record<string, string> = {
+    ENOTFOUND: 'the host name does not resolve',
+    ECONNREFUSED: 'the connection was refused',
+    ECONNRESET: 'the connection was reset',
+    UND_ERR_CONNECT_TIMEOUT: 'connecting timed out',
+    UND_ERR_HEADERS_TIMEOUT: 'the server did not answer in time',
+    UND_ERR_BODY_TIMEOUT: 'the server stopped sending data',
+    UND_ERR_SOCKET: 'the connection failed',
+    CERT_HAS_EXPIRED: 'the TLS certificate has expired',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'the TLS certificate is self-signed',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'the TLS certificate does not match the host',
+  };
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 8; depth++) {
+    const code = (current as { code?: string }).code;
+    if (code && codes[code]) return codes[code];
+    current = (current as { cause?: unknown }).cause;
+  }
+  return 'the download failed';
+}
+
+export class Downloader {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: DownloadOptions) {
+    this.agent = new Agent({
+      connect: { lookup: guardedLookup(options.policy), timeout: Math.min(options.timeoutMs, 10_000) },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connections: 64,
+    });
+  }
+
+  /** Downloads `url` into memory. Throws AppError (400-class) for anything the caller can fix. */
+  async download(url: string, limits: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Downloaded> {
+    const maxBytes = limits.maxBytes ?? this.options.maxBytes;
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = limits.signal ? AbortSignal.any([deadline, limits.signal]) : deadline;
+    let current = this.checkUrl(url);
+
+    for (let hop = 0; ; hop++) {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(current, {
+          method: 'GET',
+          dispatcher: this.agent,
+          signal,
+          headers: { 'user-agent': 'moderation-api/0.1 (+content moderation fetcher)', accept: 'image/*,video/*;q=0.9,*/*;q=0.5' },
+        });
+      } catch (error) {
+        throw this.translate(error, current, deadline);
+      }
+
+      if (response.statusCode >= 300 && response.statusCode < 400 && response.headers.location) {
+        await response.body.dump().catch(() => undefined);
+        if (hop >= this.options.maxRedirects) {
+          throw new AppError('fetch_failed', `Could not fetch the URL: more than ${this.options.maxRedirects} redirects.`);
+        }
+        const location = String(response.headers.location);
+        current = this.checkUrl(new URL(location, current).toString());
+        continue;
+      }
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        await response.body.dump().catch(() => undefined);
+        throw new AppError('fetch_failed', `Could not fetch the URL: the server answered HTTP ${response.statusCode}.`);
+      }
+
+      const declared = Number(response.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        response.body.destroy();
+        throw tooLarge(maxBytes);
+      }
+      const chunks: Buffer[] = [];
+      let received = 0;
+      try {
+        for await (const chunk of response.body) {
+          received += (chunk as Buffer).length;
+          // Counted as the bytes arrive: a missing or lying Content-Length cannot exhaust memory.
+          if (received > maxBytes) {
+            response.body.destroy();
+            throw tooLarge(maxBytes);
+          }
+          chunks.push(chunk as Buffer);
+        }
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        throw this.translate(error, current, deadline);
+      }
+      if (received === 0) throw new AppError('fetch_failed', 'Could not fetch the URL: the server sent an empty body.');
+      return { bytes: Buffer.concat(chunks, received), finalUrl: current };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private checkUrl(raw: string): string {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new AppError('url_not_allowed', 'The URL is not a valid absolute URL.');
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new AppError('url_not_allowed', `Only http and https URLs can be fetched, not ${parsed.protocol.replace(':', '')}.`);
+    }
+    if (parsed.username || parsed.password) {
+      throw new AppError('url_not_allowed', 'URLs with embedded credentials are not fetched.');
+    }
+    // WHATWG URL parsing already turned decimal, octal, hex and shortened IPv4 forms into dotted quads.
+    const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+    if (isIP(host)) {
+      const refusal = this.options.policy.refusal(host);
+      if (refusal) throw new AppError('url_not_allowed', `The URL is not allowed: ${refusal}.`);
+    }
+    return parsed.toString();
+  }
+
+  private translate(error: unknown, url: string, deadline: AbortSignal): AppError {
+    const refused = findCause(error, RefusedAddressError);
+    if (refused) return new AppError('url_not_allowed', `The URL is not allowed: ${refused.message}.`);
+    if (deadline.aborted) {
+      return new AppError('fetch_failed', `Could not fetch the URL: no complete answer within ${this.options.timeoutMs} ms.`);
+    }
+    const host = new URL(url).host;
+    return new AppError('fetch_failed', `Could not fetch the URL from ${host}: ${describeNetworkError(error)}.`, { cause: error });
+  }
+}
+
+function tooLarge(maxBytes: number): AppError {
+  return new AppError('media_too_large', `The file is larger than the limit of ${maxBytes} bytes (FETCH_MAX_BYTES).`);
+}

@@ -1,0 +1,43 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../http/app-env.js';
+import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
+import type { Store } from '../store/store.js';
+import { analyseImageRoute, registerAnalyseImage } from './analyse-image.js';
+import { registerDocs } from './docs.js';
+import { healthzRoute, readyzRoute, registerHealth } from './health.js';
+
+/** The one visible list of endpoints. */
+
+export type RouteDeps = ImageAnalysisDeps & { store: Store };
+
+/** Every documented route, in the order they appear in the OpenAPI document. */
+const documentedRoutes = [analyseImageRoute, healthzRoute, readyzRoute];
+
+export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void {
+  registerAnalyseImage(app, deps);
+  registerHealth(app, deps.store);
+  registerDocs(app, openApiDocument());
+}
+
+/**
+ * The OpenAPI 3.1 document, built from the route schemas alone (no dependencies needed), so the
+ * running service, `npm run openapi:generate` and the drift test all produce the same text.
+ */
+export function openApiDocument() {
+  const registry = new OpenAPIHono();
+  for (const route of documentedRoutes) registry.openAPIRegistry.registerPath(route);
+  return registry.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'Moderation API',
+      version: '0.1.0',
+      description:
+        'Self-hostable content moderation. POST an image URL and get `pass`, `review` or `flagged` with a reason. Identical and near-identical content already judged is answered from the store without a provider call. Every /analyse request leaves one row in the moderation_log table.',
+      license: { name: 'MIT' },
+    },
+    tags: [
+      { name: 'Analyse', description: 'Moderation decisions.' },
+      { name: 'Operations', description: 'Health checks for orchestrators and load balancers.' },
+    ],
+  });
+}

@@ -1,0 +1,146 @@
+import mysql from 'mysql2/promise';
+import type { PerceptualHash } from '../../dedupe/perceptual-hash.js';
+import { pendingMigrations, readMigrations, splitStatements } from '../migrate.js';
+import {
+  indexedChunks,
+  insertImageColumns,
+  insertImageParams,
+  imageColumns,
+  logColumns,
+  logParams,
+  similarImagesParams,
+  similarImagesSql,
+  toJudgedImage,
+  toLogRow,
+} from '../sql-common.js';
+import type { JudgedImage, ModerationLogEntry, ModerationLogRow, NewJudgedImage, SimilarImage, Store } from '../store.js';
+
+/** The MySQL 8 / MariaDB adapter (mysql2 pool, the only module that imports mysql2). */
+
+const MIGRATION_LOCK = 'moderation_api_migrations';
+
+// Words travel as decimal strings and are cast on the server: a JS number would lose bits above
+// 2^53, and a bare string in a bit operation would be converted through a double.
+const toDecimal = (word: bigint) => BigInt.asUintN(64, word).toString();
+const selectImageColumns = imageColumns.replace(/i\.phash(\d)/g, 'CAST(i.phash$1 AS CHAR) AS phash$1');
+
+type Row = mysql.RowDataPacket & Record<string, unknown>;
+
+export class MysqlStore implements Store {
+  readonly dialect = 'mysql' as const;
+  private readonly pool: mysql.Pool;
+
+  constructor(url: string, options: { poolSize: number }) {
+    this.pool = mysql.createPool({
+      uri: url.replace(/^mariadb:/, 'mysql:'),
+      connectionLimit: options.poolSize,
+      waitForConnections: true,
+      queueLimit: 0,
+      timezone: 'Z',
+      dateStrings: true,
+      enableKeepAlive: true,
+      connectTimeout: 10_000,
+    });
+    // created_at defaults use the session time zone; the schema promises UTC.
+    this.pool.on('connection', (connection) => {
+      connection.query("SET time_zone = '+00:00'");
+    });
+  }
+
+  async migrate(): Promise<void> {
+    const connection = await this.pool.getConnection();
+    try {
+      const [[lock]] = await connection.query<Row[]>('SELECT GET_LOCK(?, 120) AS acquired', [MIGRATION_LOCK]);
+      if (lock?.acquired !== 1) throw new Error('Timed out waiting for another instance to finish migrating the database.');
+      try {
+        await connection.query(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (version INT UNSIGNED NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, checksum CHAR(64) NOT NULL, applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))',
+        );
+        const [applied] = await connection.query<Row[]>('SELECT version, checksum FROM schema_migrations');
+        const pending = pendingMigrations(
+          readMigrations('mysql'),
+          applied.map((row) => ({ version: Number(row.version), checksum: String(row.checksum) })),
+        );
+        // MySQL commits DDL implicitly, so each statement is written to be safe to run again
+        // (IF NOT EXISTS) should a crash interrupt a file half-way.
+        for (const migration of pending) {
+          for (const statement of splitStatements(migration.sql)) await connection.query(statement);
+          await connection.query('INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)', [
+            migration.version,
+            migration.name,
+            migration.checksum,
+          ]);
+        }
+      } finally {
+        await connection.query('SELECT RELEASE_LOCK(?)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      connection.release();
+    }
+  }
+
+  async findImageBySha256(sha256: string): Promise<JudgedImage | null> {
+    const [rows] = await this.pool.execute<Row[]>(`SELECT ${selectImageColumns} FROM images i WHERE i.sha256 = ?`, [sha256]);
+    return rows[0] ? toJudgedImage(rows[0]) : null;
+  }
+
+  async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]> {
+    const sql = similarImagesSql((word) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`).replace(
+      imageColumns,
+      selectImageColumns,
+    );
+    const [rows] = await this.pool.query<Row[]>(sql, similarImagesParams(hash, toDecimal, maxDistance, limit));
+    return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
+  }
+
+  async saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }> {
+    const connection = await this.pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      const placeholders = insertImageColumns.split(',').map(() => '?').join(', ');
+      // ON DUPLICATE KEY with a no-op update reports 0 affected rows when the sha256 exists, without
+      // INSERT IGNORE's habit of turning every other error into a warning.
+      const [result] = await connection.query<mysql.ResultSetHeader>(
+        `INSERT INTO images (${insertImageColumns}) VALUES (${placeholders}) ON DUPLICATE KEY UPDATE id = id`,
+        insertImageParams(image, toDecimal),
+      );
+      if (result.affectedRows !== 1) {
+        await connection.commit();
+        const [rows] = await connection.query<Row[]>('SELECT id FROM images WHERE sha256 = ?', [image.sha256]);
+        return { id: Number(rows[0]?.id), created: false };
+      }
+      const id = result.insertId;
+      const chunks = indexedChunks(image);
+      if (chunks) {
+        await connection.query('INSERT INTO image_hash_chunks (chunk_index, chunk_value, image_id) VALUES ?', [
+          chunks.map((value, index) => [index, value, id]),
+        ]);
+      }
+      await connection.commit();
+      return { id, created: true };
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async appendLog(entry: ModerationLogEntry): Promise<void> {
+    const placeholders = logColumns.map(() => '?').join(', ');
+    await this.pool.execute(`INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES (${placeholders})`, logParams(entry));
+  }
+
+  async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
+    const [rows] = await this.pool.execute<Row[]>('SELECT * FROM moderation_log WHERE request_id = ?', [requestId]);
+    return rows[0] ? toLogRow(rows[0]) : null;
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

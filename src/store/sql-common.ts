@@ -1,0 +1,156 @@
+import { hashChunks, hashFromWords, type PerceptualHash } from '../dedupe/perceptual-hash.js';
+import type { Decision } from '../providers/thresholds.js';
+import type { JudgedImage, ModerationLogEntry, ModerationLogRow, NewJudgedImage } from './store.js';
+
+/**
+ * SQL and row mapping shared by both adapters. The dialects differ only in how a 64-bit word is
+ * passed in and how a popcount is spelled, which each adapter supplies.
+ */
+
+export const imageColumns = 'i.id, i.sha256, i.phash0, i.phash1, i.phash2, i.phash3, i.decision, i.reason, i.labels, i.provider, i.source_url';
+
+/**
+ * Candidates sharing at least one 16-bit chunk, then the exact distance on those rows only.
+ * `distance(n)` renders, in the adapter's dialect, the popcount of (phash<n> XOR the n-th query
+ * word), with one `?` placeholder for that word.
+ */
+export function similarImagesSql(distance: (word: number) => string): string {
+  const chunkPredicate = Array.from({ length: 16 }, () => '(c.chunk_index = ? AND c.chunk_value = ?)').join(' OR ');
+  const distanceSum = [0, 1, 2, 3].map(distance).join(' + ');
+  return `SELECT * FROM (
+      SELECT ${imageColumns}, ${distanceSum} AS distance
+      FROM images i
+      WHERE i.id IN (SELECT c.image_id FROM image_hash_chunks c WHERE ${chunkPredicate})
+    ) AS candidates
+    WHERE distance <= ?
+    ORDER BY distance, id
+    LIMIT ?`;
+}
+
+/** Parameters for similarImagesSql: the four query words first, then the chunk pairs. */
+export function similarImagesParams<Word>(hash: PerceptualHash, toWord: (word: bigint) => Word, maxDistance: number, limit: number) {
+  const chunkParams = hashChunks(hash).flatMap((value, index) => [index, value]);
+  return [...hash.words.map(toWord), ...chunkParams, maxDistance, limit];
+}
+
+export const insertImageColumns =
+  'sha256, phash0, phash1, phash2, phash3, low_detail, animated, width, height, format, decision, reason, labels, scores, provider, source_url';
+
+export function insertImageParams<Word>(image: NewJudgedImage, toWord: (word: bigint) => Word): unknown[] {
+  const words = image.phash ? image.phash.words.map(toWord) : [null, null, null, null];
+  return [
+    image.sha256,
+    ...words,
+    image.lowDetail ? 1 : 0,
+    image.animated ? 1 : 0,
+    image.width,
+    image.height,
+    image.format,
+    image.decision,
+    image.reason.slice(0, 1024),
+    JSON.stringify(image.labels),
+    JSON.stringify(image.scores),
+    image.provider,
+    image.sourceUrl.slice(0, 2048),
+  ];
+}
+
+/** Only images with a meaningful hash enter the near-duplicate index. */
+export function indexedChunks(image: NewJudgedImage): number[] | null {
+  return image.phash && !image.lowDetail ? hashChunks(image.phash) : null;
+}
+
+function parseJson(value: unknown): unknown {
+  // MySQL returns JSON columns parsed; MariaDB (JSON = LONGTEXT) and SQLite return text.
+  if (typeof value === 'string') return value === '' ? null : JSON.parse(value);
+  return value ?? null;
+}
+
+export function toJudgedImage(row: Record<string, unknown>): JudgedImage {
+  const words = [row.phash0, row.phash1, row.phash2, row.phash3];
+  const phash = words.some((word) => word === null || word === undefined)
+    ? null
+    : hashFromWords(words.map((word) => BigInt(word as string | bigint))).hex;
+  return {
+    id: Number(row.id),
+    sha256: String(row.sha256),
+    phash,
+    decision: String(row.decision) as Decision,
+    reason: String(row.reason),
+    labels: (parseJson(row.labels) ?? {}) as JudgedImage['labels'],
+    provider: String(row.provider),
+    sourceUrl: row.source_url === null || row.source_url === undefined ? null : String(row.source_url),
+  };
+}
+
+export const logColumns = [
+  'request_id',
+  'batch_id',
+  'user_uuid',
+  'client',
+  'content_type',
+  'content_identifier',
+  'sha256',
+  'phash',
+  'decision',
+  'reason',
+  'source',
+  'provider',
+  'matched_item_id',
+  'matched_distance',
+  'http_status',
+  'latency_ms',
+  'error',
+  'raw_response',
+] as const;
+
+const truncate = (value: string | null | undefined, length: number) => (value === null || value === undefined ? null : value.slice(0, length));
+
+export function logParams(entry: ModerationLogEntry): (string | number | null)[] {
+  return [
+    entry.requestId,
+    entry.batchId ?? null,
+    truncate(entry.userUuid, 128),
+    truncate(entry.client, 128),
+    entry.contentType,
+    truncate(entry.contentIdentifier, 2048),
+    entry.sha256 ?? null,
+    entry.phash ?? null,
+    entry.decision ?? null,
+    truncate(entry.reason, 1024),
+    entry.source ?? null,
+    entry.provider ?? null,
+    entry.matchedItemId ?? null,
+    entry.matchedDistance ?? null,
+    entry.httpStatus,
+    Math.max(0, Math.round(entry.latencyMs)),
+    truncate(entry.error, 1024),
+    entry.rawResponse === undefined || entry.rawResponse === null ? null : JSON.stringify(entry.rawResponse),
+  ];
+}
+
+export function toLogRow(row: Record<string, unknown>): ModerationLogRow {
+  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
+  const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    requestId: String(row.request_id),
+    batchId: text(row.batch_id),
+    userUuid: text(row.user_uuid),
+    client: text(row.client),
+    contentType: String(row.content_type) as ModerationLogRow['contentType'],
+    contentIdentifier: text(row.content_identifier),
+    sha256: text(row.sha256),
+    phash: text(row.phash),
+    decision: text(row.decision),
+    reason: text(row.reason),
+    source: text(row.source) as ModerationLogRow['source'],
+    provider: text(row.provider),
+    matchedItemId: number(row.matched_item_id),
+    matchedDistance: number(row.matched_distance),
+    httpStatus: Number(row.http_status),
+    latencyMs: Number(row.latency_ms),
+    error: text(row.error),
+    rawResponse: parseJson(row.raw_response),
+    createdAt: row.created_at instanceof Date ? row.created_at.toISOString() : String(row.created_at),
+  };
+}

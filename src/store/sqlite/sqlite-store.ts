@@ -1,0 +1,122 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { popcount64, type PerceptualHash } from '../../dedupe/perceptual-hash.js';
+import { pendingMigrations, readMigrations } from '../migrate.js';
+import {
+  indexedChunks,
+  insertImageColumns,
+  insertImageParams,
+  imageColumns,
+  logColumns,
+  logParams,
+  similarImagesParams,
+  similarImagesSql,
+  toJudgedImage,
+  toLogRow,
+} from '../sql-common.js';
+import type { JudgedImage, ModerationLogEntry, ModerationLogRow, NewJudgedImage, SimilarImage, Store } from '../store.js';
+
+/**
+ * The embedded adapter (better-sqlite3, the only module that imports it). One file, WAL journal so
+ * readers never wait for the writer. better-sqlite3 is synchronous; every call here is short.
+ */
+
+// SQLite integers are signed 64-bit: a word is stored as its two's-complement value.
+const toSigned = (word: bigint) => BigInt.asIntN(64, word);
+
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { timeout: 15_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.function('popcount_xor', { deterministic: true, safeIntegers: true }, (stored: unknown, query: unknown) =>
+      stored === null ? 256 : popcount64((stored as bigint) ^ (query as bigint)),
+    );
+  }
+
+  /** Prepared once per SQL text: preparing is the expensive part of a small query. */
+  private statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  async migrate(): Promise<void> {
+    const all = readMigrations('sqlite');
+    // IMMEDIATE takes the write lock first, so a second instance waits here and then finds nothing to do.
+    this.db
+      .transaction(() => {
+        this.db.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')))",
+        );
+        const applied = this.db.prepare('SELECT version, checksum FROM schema_migrations').all() as { version: number; checksum: string }[];
+        for (const migration of pendingMigrations(all, applied)) {
+          this.db.exec(migration.sql);
+          this.db
+            .prepare('INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)')
+            .run(migration.version, migration.name, migration.checksum);
+        }
+      })
+      .immediate();
+  }
+
+  async findImageBySha256(sha256: string): Promise<JudgedImage | null> {
+    const row = this.statement(`SELECT ${imageColumns} FROM images i WHERE i.sha256 = ?`).safeIntegers(true).get(sha256);
+    return row ? toJudgedImage(row as Record<string, unknown>) : null;
+  }
+
+  async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]> {
+    const statement = this.statement(similarImagesSql((word) => `popcount_xor(i.phash${word}, ?)`)).safeIntegers(true);
+    const rows = statement.all(...similarImagesParams(hash, toSigned, maxDistance, limit)) as Record<string, unknown>[];
+    return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
+  }
+
+  async saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }> {
+    const placeholders = insertImageColumns.split(',').map(() => '?').join(', ');
+    const save = this.db.transaction(() => {
+      const result = this.db
+        .prepare(`INSERT INTO images (${insertImageColumns}) VALUES (${placeholders}) ON CONFLICT (sha256) DO NOTHING`)
+        .run(...insertImageParams(image, toSigned));
+      if (result.changes === 0) {
+        const existing = this.db.prepare('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number };
+        return { id: Number(existing.id), created: false };
+      }
+      const id = Number(result.lastInsertRowid);
+      const chunks = indexedChunks(image);
+      if (chunks) {
+        const insertChunk = this.db.prepare('INSERT INTO image_hash_chunks (chunk_index, chunk_value, image_id) VALUES (?, ?, ?)');
+        chunks.forEach((value, index) => insertChunk.run(index, value, id));
+      }
+      return { id, created: true };
+    });
+    return save.immediate();
+  }
+
+  async appendLog(entry: ModerationLogEntry): Promise<void> {
+    const placeholders = logColumns.map(() => '?').join(', ');
+    this.statement(`INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES (${placeholders})`).run(...logParams(entry));
+  }
+
+  async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
+    const row = this.db.prepare('SELECT * FROM moderation_log WHERE request_id = ?').get(requestId);
+    return row ? toLogRow(row as Record<string, unknown>) : null;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

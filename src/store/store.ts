@@ -1,0 +1,84 @@
+import type { PerceptualHash } from '../dedupe/perceptual-hash.js';
+import type { CategoryScores, Decision, ReviewDetails } from '../providers/thresholds.js';
+
+/**
+ * What the service keeps: judged content and the audit log. Two adapters implement it (MySQL/MariaDB
+ * and SQLite) and pass one contract test suite (test/store-contract.test.ts).
+ */
+
+export type ContentType = 'image' | 'video' | 'text';
+/** How a decision was reached; analysts group by this column. */
+export type DecisionSource = 'provider' | 'cache_exact' | 'cache_near' | 'local' | 'error';
+
+export type JudgedImage = {
+  id: number;
+  sha256: string;
+  phash: string | null;
+  decision: Decision;
+  reason: string;
+  /** The categories that reached review or flag, with their scores. */
+  labels: ReviewDetails;
+  provider: string;
+  sourceUrl: string | null;
+};
+
+export type NewJudgedImage = {
+  sha256: string;
+  phash: PerceptualHash | null;
+  /** Stored but left out of the near-duplicate index: a flat picture's hash describes nothing. */
+  lowDetail: boolean;
+  animated: boolean;
+  width: number;
+  height: number;
+  format: string;
+  decision: Decision;
+  reason: string;
+  labels: ReviewDetails;
+  scores: CategoryScores;
+  provider: string;
+  sourceUrl: string;
+};
+
+export type SimilarImage = JudgedImage & { distance: number };
+
+export type ModerationLogEntry = {
+  requestId: string;
+  batchId?: string | null;
+  userUuid?: string | null;
+  client?: string | null;
+  contentType: ContentType;
+  contentIdentifier?: string | null;
+  sha256?: string | null;
+  phash?: string | null;
+  decision?: string | null;
+  reason?: string | null;
+  source?: DecisionSource | null;
+  provider?: string | null;
+  matchedItemId?: number | null;
+  matchedDistance?: number | null;
+  httpStatus: number;
+  latencyMs: number;
+  error?: string | null;
+  rawResponse?: unknown;
+};
+
+/** A row of moderation_log as read back (tests, future admin endpoints). */
+export type ModerationLogRow = Required<Omit<ModerationLogEntry, 'rawResponse'>> & { rawResponse: unknown; createdAt: string };
+
+export interface Store {
+  readonly dialect: 'mysql' | 'sqlite';
+  /** Applies pending migrations; safe when several instances start at once. */
+  migrate(): Promise<void>;
+  findImageBySha256(sha256: string): Promise<JudgedImage | null>;
+  /** Neighbours within `maxDistance` (at most 15) through the chunk index, closest first. */
+  findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]>;
+  /** Stores a judgement; when the sha256 is already stored the earlier row wins. */
+  saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }>;
+  appendLog(entry: ModerationLogEntry): Promise<void>;
+  findLogByRequestId(requestId: string): Promise<ModerationLogRow | null>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Multi-index hashing is exact only while the radius is below the number of chunks. */
+export const MAX_INDEXED_DISTANCE = 15;
