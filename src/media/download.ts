@@ -127,7 +127,7 @@ export class Downloader {
 
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
-        response.body.destroy();
+        discard(response.body);
         throw tooLarge(maxBytes);
       }
       const chunks: Buffer[] = [];
@@ -137,7 +137,7 @@ export class Downloader {
           received += (chunk as Buffer).length;
           // Counted as the bytes arrive: a missing or lying Content-Length cannot exhaust memory.
           if (received > maxBytes) {
-            response.body.destroy();
+            discard(response.body);
             throw tooLarge(maxBytes);
           }
           chunks.push(chunk as Buffer);
@@ -186,6 +186,15 @@ export class Downloader {
     const host = new URL(url).host;
     return new AppError('fetch_failed', `Could not fetch the URL from ${host}: ${describeNetworkError(error)}.`, { cause: error });
   }
+}
+
+/**
+ * Abandons a response body. undici emits an 'error' event when a body is destroyed unread, and an
+ * 'error' event nobody listens to would crash the process.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 function tooLarge(maxBytes: number): AppError {

@@ -23,6 +23,11 @@ export type SightengineOptions = {
 
 const PROVIDER = 'sightengine';
 
+/** SightEngine answers some models under a shorter key: `nudity-2.1` comes back as `nudity`. */
+export function responseKey(model: string): string {
+  return model === 'self-harm' ? model : model.replace(/-\d+(\.\d+)*$/, '');
+}
+
 // Error types SightEngine documents; only server-side trouble and throughput limits are worth a retry.
 const retryableErrorTypes = new Set(['api_error', 'unknown_error']);
 const THROUGHPUT_LIMIT_CODE = 37;
@@ -37,6 +42,15 @@ export class SightengineModerator implements ImageModerator {
 
   async moderate(input: ImageInput, signal?: AbortSignal): Promise<ImageModeration> {
     const raw = await withRetries(() => this.callOnce(input, signal), this.options.retry, signal);
+    // A "success" that answers none of the models we asked for carries no judgement; passing the
+    // image on it would let anything through.
+    if (!this.options.models.some((model) => responseKey(model) in raw)) {
+      throw new ProviderError(PROVIDER, 'the answer contains none of the requested models', {
+        retryable: false,
+        kind: 'invalid_response',
+        rawResponse: raw,
+      });
+    }
     const scores = extractScores(raw);
     const { decision, reason, details } = decideFromScores(scores, this.options.thresholds);
     return { decision, reason, details, scores, provider: PROVIDER, rawResponse: raw, cacheable: true };

@@ -98,17 +98,10 @@ export class MysqlStore implements Store {
     try {
       await connection.beginTransaction();
       const placeholders = insertImageColumns.split(',').map(() => '?').join(', ');
-      // ON DUPLICATE KEY with a no-op update reports 0 affected rows when the sha256 exists, without
-      // INSERT IGNORE's habit of turning every other error into a warning.
       const [result] = await connection.query<mysql.ResultSetHeader>(
-        `INSERT INTO images (${insertImageColumns}) VALUES (${placeholders}) ON DUPLICATE KEY UPDATE id = id`,
+        `INSERT INTO images (${insertImageColumns}) VALUES (${placeholders})`,
         insertImageParams(image, toDecimal),
       );
-      if (result.affectedRows !== 1) {
-        await connection.commit();
-        const [rows] = await connection.query<Row[]>('SELECT id FROM images WHERE sha256 = ?', [image.sha256]);
-        return { id: Number(rows[0]?.id), created: false };
-      }
       const id = result.insertId;
       const chunks = indexedChunks(image);
       if (chunks) {
@@ -120,7 +113,12 @@ export class MysqlStore implements Store {
       return { id, created: true };
     } catch (error) {
       await connection.rollback().catch(() => undefined);
-      throw error;
+      // Another request judged the same bytes first: its row wins. (A plain INSERT with this catch,
+      // because mysql2's FOUND_ROWS flag makes ON DUPLICATE KEY report a no-op as one affected row,
+      // and INSERT IGNORE would also silence unrelated errors.)
+      if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+      const [rows] = await connection.query<Row[]>('SELECT id FROM images WHERE sha256 = ?', [image.sha256]);
+      return { id: Number(rows[0]?.id), created: false };
     } finally {
       connection.release();
     }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('runs with no configuration at all: loopback, SQLite, no provider', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, databaseUrl: 'sqlite:./data/moderation.sqlite', imageProvider: 'auto' });
+    expect(config.dedupe).toEqual({ passMaxDistance: 6, flaggedMaxDistance: 12, minDetail: 4 });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(8080);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL'],
+    [{ IMAGE_PROVIDER: 'magic' }, 'IMAGE_PROVIDER'],
+    [{ IMAGE_PROVIDER: 'sightengine' }, 'IMAGE_PROVIDER'],
+    [{ DEDUPE_PASS_MAX_DISTANCE: '16' }, 'DEDUPE_PASS_MAX_DISTANCE'],
+    [{ FETCH_ALLOW_PRIVATE: '10.0.0.0/33' }, 'FETCH_ALLOW_PRIVATE'],
+    [{ MODERATION_THRESHOLDS: 'weapon=0.9:0.5' }, 'MODERATION_THRESHOLDS'],
+    [{ MODERATION_THRESHOLDS: 'unicorns=0.1:0.2' }, 'MODERATION_THRESHOLDS'],
+    [{ MODERATION_REVIEW_THRESHOLD: '0.9', MODERATION_FLAG_THRESHOLD: '0.5' }, 'MODERATION_REVIEW_THRESHOLD'],
+    [{ SIGHTENGINE_BASE_URL: 'not a url' }, 'SIGHTENGINE_BASE_URL'],
+  ])('refuses %o with a message naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it('applies per-category threshold overrides on top of the global ones', () => {
+    const config = loadConfig({ MODERATION_FLAG_THRESHOLD: '0.9', MODERATION_THRESHOLDS: 'sexual=0.3:0.6' });
+    expect(config.thresholds.sexual).toEqual({ review: 0.3, flag: 0.6 });
+    expect(config.thresholds.weapon).toEqual({ review: 0.5, flag: 0.9 });
+  });
+
+  it('chooses SightEngine automatically when both credentials are set', () => {
+    const config = loadConfig({ SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 's', SIGHTENGINE_MODELS: 'nudity-2.1, weapon' });
+    expect(config.sightengine).toMatchObject({ apiUser: 'u', models: ['nudity-2.1', 'weapon'] });
+  });
+});

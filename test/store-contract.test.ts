@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hammingDistance, hashFromHex, type PerceptualHash } from '../src/dedupe/perceptual-hash.js';
+import { openStore } from '../src/store/open-store.js';
+import type { NewJudgedImage, Store } from '../src/store/store.js';
+import { databaseBackends, type TestDatabase } from './helpers/databases.js';
+
+/** One contract, both adapters: whatever the engine, the store behaves the same. */
+
+function flipBits(hash: PerceptualHash, count: number, seed: number): PerceptualHash {
+  const bits = hash.hex.split('').flatMap((digit) => parseInt(digit, 16).toString(2).padStart(4, '0').split('').map(Number));
+  // Spread the flips over distinct positions so the distance is exactly `count`.
+  const positions = new Set<number>();
+  for (let i = 0; positions.size < count; i++) positions.add((seed * 7919 + i * 104729) % 256);
+  for (const position of positions) bits[position] = 1 - (bits[position] as number);
+  let hex = '';
+  for (let i = 0; i < 256; i += 4) hex += parseInt(bits.slice(i, i + 4).join(''), 2).toString(16);
+  return hashFromHex(hex);
+}
+
+const randomHash = () => hashFromHex(randomBytes(32).toString('hex'));
+
+function judged(overrides: Partial<NewJudgedImage> = {}): NewJudgedImage {
+  return {
+    sha256: randomBytes(32).toString('hex'),
+    phash: randomHash(),
+    lowDetail: false,
+    animated: false,
+    width: 640,
+    height: 480,
+    format: 'jpeg',
+    decision: 'pass',
+    reason: 'no category reached its review threshold',
+    labels: {},
+    scores: { sexual: 0.01 },
+    provider: 'sightengine',
+    sourceUrl: 'https://example.com/a.jpg',
+    ...overrides,
+  };
+}
+
+function runMigrationProcess(databaseUrl: string): Promise<number> {
+  const script = `import { openStore } from './src/store/open-store.ts';
+const store = openStore(process.env.DATABASE_URL, { poolSize: 2 });
+await store.migrate();
+await store.close();`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+describe.each(databaseBackends)('Store contract on $name', ({ name, create, available }) => {
+  // Skipped only when no MySQL server is reachable and REQUIRE_MYSQL is not set (see helpers/databases.ts).
+  describe.skipIf(!available)(name, () => {
+    let database: TestDatabase;
+    let store: Store;
+
+    beforeAll(async () => {
+      database = await create();
+      // Several instances starting at once must apply each migration exactly once.
+      const exitCodes = await Promise.all([1, 2, 3].map(() => runMigrationProcess(database.url)));
+      expect(exitCodes).toEqual([0, 0, 0]);
+      store = openStore(database.url, { poolSize: 4 });
+      await store.migrate();
+    });
+
+    afterAll(async () => {
+      await store?.close();
+      await database?.drop();
+    });
+
+    it('stores a judged image and finds it by sha256, hash intact including the top bit', async () => {
+      const phash = hashFromHex('f'.repeat(16) + '8000000000000001' + '0'.repeat(15) + '1' + '7fffffffffffffff');
+      const image = judged({ phash, decision: 'flagged', labels: { weapon: { score: 0.93, level: 'flagged', threshold: 0.85 } } });
+      const { id, created } = await store.saveJudgedImage(image);
+      expect(created).toBe(true);
+      const found = await store.findImageBySha256(image.sha256);
+      expect(found).toMatchObject({ id, sha256: image.sha256, phash: phash.hex, decision: 'flagged', provider: 'sightengine' });
+      expect(found?.labels).toEqual(image.labels);
+      expect(await store.findImageBySha256('0'.repeat(64))).toBeNull();
+    });
+
+    it('keeps the first judgement when the same sha256 is saved twice', async () => {
+      const image = judged({ decision: 'pass' });
+      const first = await store.saveJudgedImage(image);
+      const second = await store.saveJudgedImage({ ...image, decision: 'flagged' });
+      expect(second).toEqual({ id: first.id, created: false });
+      expect((await store.findImageBySha256(image.sha256))?.decision).toBe('pass');
+    });
+
+    it('finds neighbours up to distance 15 with exact distances, closest first', async () => {
+      const base = randomHash();
+      const distances = [0, 1, 5, 9, 15, 16, 40];
+      const ids = new Map<number, number>();
+      for (const distance of distances) {
+        const saved = await store.saveJudgedImage(judged({ phash: flipBits(base, distance, distance + 1) }));
+        ids.set(distance, saved.id);
+      }
+      const within15 = await store.findSimilarImages(base, 15, 50);
+      expect(within15.map((n) => n.distance)).toEqual([0, 1, 5, 9, 15]);
+      expect(within15.map((n) => n.id)).toEqual([0, 1, 5, 9, 15].map((d) => ids.get(d)));
+      const within5 = await store.findSimilarImages(base, 5, 50);
+      expect(within5.map((n) => n.distance)).toEqual([0, 1, 5]);
+      expect(await store.findSimilarImages(base, 15, 2)).toHaveLength(2);
+    });
+
+    it('agrees with a brute-force scan on random data (100% recall)', async () => {
+      const stored: PerceptualHash[] = [];
+      const centres = Array.from({ length: 20 }, randomHash);
+      for (let i = 0; i < 200; i++) {
+        const centre = centres[i % centres.length] as PerceptualHash;
+        const phash = flipBits(centre, i % 24, i);
+        stored.push(phash);
+        await store.saveJudgedImage(judged({ phash }));
+      }
+      for (const centre of centres) {
+        const query = flipBits(centre, 3, 999);
+        const found = await store.findSimilarImages(query, 12, 1000);
+        const mine = found.filter((n) => stored.some((s) => s.hex === n.phash));
+        const expected = stored.filter((s) => hammingDistance(s, query) <= 12);
+        expect(mine.map((n) => n.phash).sort()).toEqual(expected.map((s) => s.hex).sort());
+        for (const neighbour of mine) expect(neighbour.distance).toBe(hammingDistance(hashFromHex(neighbour.phash as string), query));
+      }
+    });
+
+    it('leaves low-detail and hashless images out of the near-duplicate index but finds them by sha256', async () => {
+      const phash = randomHash();
+      const flat = judged({ phash, lowDetail: true });
+      const tiny = judged({ phash: null, width: 8, height: 8 });
+      await store.saveJudgedImage(flat);
+      await store.saveJudgedImage(tiny);
+      expect(await store.findSimilarImages(phash, 15, 10)).toEqual([]);
+      expect((await store.findImageBySha256(flat.sha256))?.phash).toBe(phash.hex);
+      expect((await store.findImageBySha256(tiny.sha256))?.phash).toBeNull();
+    });
+
+    it('appends audit rows that read back column for column', async () => {
+      const requestId = randomUUID();
+      await store.appendLog({
+        requestId,
+        batchId: null,
+        userUuid: 'user-1',
+        client: null,
+        contentType: 'image',
+        contentIdentifier: 'https://example.com/a.jpg',
+        sha256: 'a'.repeat(64),
+        phash: 'b'.repeat(64),
+        decision: 'flagged',
+        reason: 'weapon 0.93 >= 0.85 (flagged)',
+        source: 'cache_near',
+        provider: 'sightengine',
+        matchedItemId: 42,
+        matchedDistance: 3,
+        httpStatus: 200,
+        latencyMs: 12.6,
+        error: null,
+        rawResponse: { status: 'success', nested: { ok: true } },
+      });
+      const row = await store.findLogByRequestId(requestId);
+      expect(row).toMatchObject({
+        requestId,
+        userUuid: 'user-1',
+        contentType: 'image',
+        decision: 'flagged',
+        source: 'cache_near',
+        matchedItemId: 42,
+        matchedDistance: 3,
+        httpStatus: 200,
+        latencyMs: 13,
+        rawResponse: { status: 'success', nested: { ok: true } },
+      });
+      expect(row?.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d{3}/);
+      await expect(store.appendLog({ requestId, contentType: 'image', httpStatus: 200, latencyMs: 1 })).rejects.toThrow();
+    });
+
+    it('answers a ping and is idempotent to migrate again', async () => {
+      await store.ping();
+      await store.migrate();
+    });
+  });
+});
