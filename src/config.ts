@@ -46,7 +46,7 @@ const envSchema = z.object({
 
   DEDUPE_PASS_MAX_DISTANCE: integer(0, 15).default(6),
   DEDUPE_FLAGGED_MAX_DISTANCE: integer(0, 15).default(12),
-  DEDUPE_MIN_DETAIL: z.coerce.number().min(0).max(255).default(4),
+  DEDUPE_MIN_DETAIL: z.coerce.number().min(0).max(255).default(8),
 });
 
 export type Config = {

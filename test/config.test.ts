@@ -5,7 +5,7 @@ describe('configuration', () => {
   it('runs with no configuration at all: loopback, SQLite, no provider', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, databaseUrl: 'sqlite:./data/moderation.sqlite', imageProvider: 'auto' });
-    expect(config.dedupe).toEqual({ passMaxDistance: 6, flaggedMaxDistance: 12, minDetail: 4 });
+    expect(config.dedupe).toEqual({ passMaxDistance: 6, flaggedMaxDistance: 12, minDetail: 8 });
   });
 
   it('treats an empty variable as unset', () => {
