@@ -353,12 +353,4 @@ function fmt(value: number | undefined): string {
   return value === undefined ? '-' : value.toFixed(1);
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.stack ?? error.message : error);
-    process.exitCode = 1;
-  },
-);
+process.exitCode = await main();

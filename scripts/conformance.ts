@@ -234,12 +234,4 @@ function column(row: Map<string, string>, name: string, source: string): string 
   return value;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.stack ?? error.message : error);
-    process.exitCode = 1;
-  },
-);
+process.exitCode = await main();
