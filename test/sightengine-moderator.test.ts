@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { SightengineModerator, type SightengineOptions } from '../src/providers/sightengine/sightengine-moderator.js';
-import { ProviderError } from '../src/providers/image-moderator.js';
+import { ProviderError } from '../src/providers/provider-error.js';
 import { defaultThresholds } from '../src/providers/thresholds.js';
 import {
   failureBody,

@@ -4,7 +4,8 @@ import { computePerceptualHash, detailLevel } from '../dedupe/perceptual-hash.js
 import type { Downloader } from '../media/download.js';
 import { decodeImage } from '../media/image-decode.js';
 import { sniffImageFormat } from '../media/media-type.js';
-import { ProviderError, type ImageModerator } from '../providers/image-moderator.js';
+import type { ImageModerator } from '../providers/image-moderator.js';
+import { ProviderError } from '../providers/provider-error.js';
 import type { Decision, ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedImage, SimilarImage, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
@@ -88,7 +89,7 @@ export async function analyseImage(
         sourceUrl: request.url,
       });
     }
-    const source: DecisionSource = judged.cacheable ? 'provider' : 'local';
+    const source: DecisionSource = moderator.source;
     Object.assign(audit, { decision: judged.decision, reason: judged.reason, source, provider: judged.provider });
     return {
       isDuplicate: false,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderError } from './image-moderator.js';
+import { ProviderError } from './provider-error.js';
 
 export type RetryPolicy = { maxRetries: number; baseDelayMs: number };
 
@@ -25,7 +25,10 @@ export async function withRetries<T>(
       const backoff = Math.random() * policy.baseDelayMs * 2 ** attemptNumber;
       const requested = error.details.retryAfterMs;
       if (requested !== undefined && requested > MAX_RETRY_AFTER_MS) throw error;
-      await sleep(Math.max(backoff, requested ?? 0), undefined, { signal });
+      // A caller who gives up during the wait gets the provider's failure, not a bare AbortError.
+      await sleep(Math.max(backoff, requested ?? 0), undefined, { signal }).catch(() => {
+        throw error;
+      });
     }
   }
 }

@@ -7,6 +7,7 @@ import type { ImageModeration, ImageModerator } from './image-moderator.js';
  */
 export class UnconfiguredImageModerator implements ImageModerator {
   readonly name = 'none';
+  readonly source = 'local' as const;
 
   async moderate(): Promise<ImageModeration> {
     return {

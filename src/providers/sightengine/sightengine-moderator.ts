@@ -1,6 +1,7 @@
 import { Agent, FormData, request } from 'undici';
 import { decideFromScores, type ThresholdTable } from '../thresholds.js';
-import { ProviderError, type ImageInput, type ImageModeration, type ImageModerator } from '../image-moderator.js';
+import type { ImageInput, ImageModeration, ImageModerator } from '../image-moderator.js';
+import { ProviderError } from '../provider-error.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
 import { extractScores } from './sightengine-scores.js';
 
@@ -34,6 +35,7 @@ const THROUGHPUT_LIMIT_CODE = 37;
 
 export class SightengineModerator implements ImageModerator {
   readonly name = PROVIDER;
+  readonly source = 'provider' as const;
   private readonly agent: Agent;
 
   constructor(private readonly options: SightengineOptions) {
