@@ -8,6 +8,9 @@ import { parseCidrList, type CidrRange } from './media/address-policy.js';
  */
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
 const envSchema = z.object({
   PORT: integer(0, 65535).default(8080),
@@ -30,6 +33,16 @@ const envSchema = z.object({
     .transform((value) => value.split(',').map((model) => model.trim()).filter(Boolean))
     .refine((models) => models.length > 0, { message: 'must name at least one model' }),
   SIGHTENGINE_TIMEOUT_MS: integer(100, 600_000).default(20_000),
+
+  TEXT_PROVIDER: z.enum(['auto', 'gemini', 'local']).default('auto'),
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_MODEL: z.string().regex(/^[\w.-]+$/, 'must be a model name such as gemini-2.5-flash').default('gemini-2.5-flash'),
+  GEMINI_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
+  GEMINI_TIMEOUT_MS: integer(100, 600_000).default(15_000),
+  TEXT_MAX_CHARS: integer(1, 1_000_000).default(10_000),
+  TEXT_CONTEXT_MAX_MESSAGES: integer(0, 1000).default(20),
+  TEXT_CONTEXT_MAX_CHARS: integer(0, 1_000_000).default(20_000),
+  LOG_TEXT_CONTENT: boolean.default(true),
 
   PROVIDER_MAX_RETRIES: integer(0, 10).default(2),
   PROVIDER_RETRY_BASE_MS: integer(0, 60_000).default(300),
@@ -62,6 +75,9 @@ export type Config = {
     models: string[];
     timeoutMs: number;
   };
+  textProvider: 'auto' | 'gemini' | 'local';
+  gemini: { apiKey: string | undefined; model: string; baseUrl: string; timeoutMs: number };
+  text: { maxChars: number; contextMaxMessages: number; contextMaxChars: number; logContent: boolean };
   retry: { maxRetries: number; baseDelayMs: number };
   thresholds: ThresholdTable;
   fetch: {
@@ -100,6 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration:\n  IMAGE_PROVIDER: is "sightengine" but SIGHTENGINE_API_USER and SIGHTENGINE_API_SECRET are not both set',
     );
   }
+  if (e.TEXT_PROVIDER === 'gemini' && !e.GEMINI_API_KEY) {
+    throw new ConfigError('Invalid configuration:\n  TEXT_PROVIDER: is "gemini" but GEMINI_API_KEY is not set');
+  }
   let thresholds: ThresholdTable;
   let allowPrivate: CidrRange[];
   try {
@@ -128,6 +147,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseUrl: e.SIGHTENGINE_BASE_URL.replace(/\/+$/, ''),
       models: e.SIGHTENGINE_MODELS,
       timeoutMs: e.SIGHTENGINE_TIMEOUT_MS,
+    },
+    textProvider: e.TEXT_PROVIDER,
+    gemini: {
+      apiKey: e.GEMINI_API_KEY,
+      model: e.GEMINI_MODEL,
+      baseUrl: e.GEMINI_BASE_URL.replace(/\/+$/, ''),
+      timeoutMs: e.GEMINI_TIMEOUT_MS,
+    },
+    text: {
+      maxChars: e.TEXT_MAX_CHARS,
+      contextMaxMessages: e.TEXT_CONTEXT_MAX_MESSAGES,
+      contextMaxChars: e.TEXT_CONTEXT_MAX_CHARS,
+      logContent: e.LOG_TEXT_CONTENT,
     },
     retry: { maxRetries: e.PROVIDER_MAX_RETRIES, baseDelayMs: e.PROVIDER_RETRY_BASE_MS },
     thresholds,

@@ -1,8 +1,11 @@
 import type { Config } from './config.js';
 import { AddressPolicy } from './media/address-policy.js';
 import { Downloader } from './media/download.js';
+import { GeminiModerator } from './providers/gemini/gemini-moderator.js';
 import type { ImageModerator } from './providers/image-moderator.js';
+import { LocalTextModerator } from './providers/local/local-text-moderator.js';
 import { SightengineModerator } from './providers/sightengine/sightengine-moderator.js';
+import type { TextModerator } from './providers/text-moderator.js';
 import { UnconfiguredImageModerator } from './providers/unconfigured-image-moderator.js';
 import type { RouteDeps } from './routes/index.js';
 import { openStore } from './store/open-store.js';
@@ -27,6 +30,14 @@ export function selectImageModerator(config: Config): ImageModerator & { close?(
   return new UnconfiguredImageModerator();
 }
 
+export function selectTextModerator(config: Config): TextModerator {
+  const { apiKey } = config.gemini;
+  if (config.textProvider !== 'local' && apiKey) {
+    return new GeminiModerator({ apiKey, model: config.gemini.model, baseUrl: config.gemini.baseUrl, timeoutMs: config.gemini.timeoutMs, retry: config.retry });
+  }
+  return new LocalTextModerator();
+}
+
 /** Opens the store and applies migrations; the caller owns `close()`. */
 export async function buildDeps(config: Config): Promise<Deps> {
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
@@ -47,6 +58,8 @@ export async function buildDeps(config: Config): Promise<Deps> {
     store,
     downloader,
     imageModerator,
+    textModerator: selectTextModerator(config),
+    textLimits: config.text,
     dedupe: config.dedupe,
     imageMaxPixels: config.imageMaxPixels,
     async close() {

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     const database = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
     console.log(`Moderation API listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
-    console.log(`  API docs: http://${config.host}:${info.port}/docs   database: ${database}   image provider: ${deps.imageModerator.name}`);
+    console.log(`  API docs: http://${config.host}:${info.port}/docs   database: ${database}   image provider: ${deps.imageModerator.name}   text provider: ${deps.textModerator.name}`);
   });
 
   let stopping = false;

@@ -1,20 +1,23 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
+import type { TextAnalysisDeps } from '../moderation/analyse-text.js';
 import type { Store } from '../store/store.js';
 import { analyseImageRoute, registerAnalyseImage } from './analyse-image.js';
+import { analyseTextRoute, registerAnalyseText } from './analyse-text.js';
 import { registerDocs } from './docs.js';
 import { healthzRoute, readyzRoute, registerHealth } from './health.js';
 
 /** The one visible list of endpoints. */
 
-export type RouteDeps = ImageAnalysisDeps & { store: Store };
+export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & { store: Store };
 
 /** Every documented route, in the order they appear in the OpenAPI document. */
-const documentedRoutes = [analyseImageRoute, healthzRoute, readyzRoute];
+const documentedRoutes = [analyseImageRoute, analyseTextRoute, healthzRoute, readyzRoute];
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void {
   registerAnalyseImage(app, deps);
+  registerAnalyseText(app, deps);
   registerHealth(app, deps.store);
   registerDocs(app, openApiDocument());
 }
@@ -32,7 +35,7 @@ export function openApiDocument() {
       title: 'Moderation API',
       version: '0.1.0',
       description:
-        'Self-hostable content moderation. POST an image URL and get `pass`, `review` or `flagged` with a reason. Identical and near-identical content already judged is answered from the store without a provider call. Every /analyse request leaves one row in the moderation_log table.',
+        'Self-hostable content moderation. POST an image URL or a message and get `pass`, `review` or `flagged` with a reason. Identical and near-identical content already judged is answered from the store without a provider call. Every /analyse request leaves one row in the moderation_log table.',
       license: { name: 'MIT' },
     },
     tags: [

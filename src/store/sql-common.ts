@@ -1,6 +1,6 @@
 import { hashChunks, hashFromWords, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import type { Decision } from '../providers/thresholds.js';
-import type { JudgedImage, ModerationLogEntry, ModerationLogRow, NewJudgedImage } from './store.js';
+import type { JudgedImage, JudgedText, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText } from './store.js';
 
 /**
  * SQL and row mapping shared by both adapters. The dialects differ only in how a 64-bit word is
@@ -83,6 +83,24 @@ export function toJudgedImage(row: Record<string, unknown>): JudgedImage {
   };
 }
 
+export const selectTextSql = 'SELECT id, digest, provider, decision, reason, categories FROM texts WHERE digest = ? AND provider = ?';
+export const insertTextSql = 'INSERT INTO texts (digest, provider, decision, reason, categories) VALUES (?, ?, ?, ?, ?)';
+
+export function insertTextParams(text: NewJudgedText): string[] {
+  return [text.digest, text.provider, text.decision, text.reason.slice(0, 2048), JSON.stringify(text.categories)];
+}
+
+export function toJudgedText(row: Record<string, unknown>): JudgedText {
+  return {
+    id: Number(row.id),
+    digest: String(row.digest),
+    provider: String(row.provider),
+    decision: String(row.decision) as Decision,
+    reason: String(row.reason),
+    categories: (parseJson(row.categories) ?? []) as string[],
+  };
+}
+
 export const logColumns = [
   'request_id',
   'batch_id',
@@ -90,6 +108,7 @@ export const logColumns = [
   'client',
   'content_type',
   'content_identifier',
+  'content_text',
   'sha256',
   'phash',
   'decision',
@@ -114,6 +133,7 @@ export function logParams(entry: ModerationLogEntry): (string | number | null)[]
     truncate(entry.client, 128),
     entry.contentType,
     truncate(entry.contentIdentifier, 2048),
+    entry.contentText ?? null,
     entry.sha256 ?? null,
     entry.phash ?? null,
     entry.decision ?? null,
@@ -139,6 +159,7 @@ export function toLogRow(row: Record<string, unknown>): ModerationLogRow {
     client: text(row.client),
     contentType: String(row.content_type) as ModerationLogRow['contentType'],
     contentIdentifier: text(row.content_identifier),
+    contentText: text(row.content_text),
     sha256: text(row.sha256),
     phash: text(row.phash),
     decision: text(row.decision),

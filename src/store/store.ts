@@ -41,6 +41,18 @@ export type NewJudgedImage = {
 
 export type SimilarImage = JudgedImage & { distance: number };
 
+export type JudgedText = {
+  id: number;
+  /** SHA-256 of the normalised message together with its normalised context. */
+  digest: string;
+  provider: string;
+  decision: Decision;
+  reason: string;
+  categories: string[];
+};
+
+export type NewJudgedText = Omit<JudgedText, 'id'>;
+
 export type ModerationLogEntry = {
   requestId: string;
   batchId?: string | null;
@@ -48,6 +60,8 @@ export type ModerationLogEntry = {
   client?: string | null;
   contentType: ContentType;
   contentIdentifier?: string | null;
+  /** The judged message itself (text requests, when LOG_TEXT_CONTENT is on). */
+  contentText?: string | null;
   sha256?: string | null;
   phash?: string | null;
   decision?: string | null;
@@ -74,6 +88,9 @@ export interface Store {
   findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]>;
   /** Stores a judgement; when the sha256 is already stored the earlier row wins. */
   saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }>;
+  findJudgedText(digest: string, provider: string): Promise<JudgedText | null>;
+  /** Stores a text judgement; when the same digest and provider are stored already the earlier row wins. */
+  saveJudgedText(text: NewJudgedText): Promise<void>;
   appendLog(entry: ModerationLogEntry): Promise<void>;
   findLogByRequestId(requestId: string): Promise<ModerationLogRow | null>;
   ping(): Promise<void>;

@@ -6,14 +6,18 @@ import {
   insertImageColumns,
   insertImageParams,
   imageColumns,
+  insertTextParams,
+  insertTextSql,
   logColumns,
   logParams,
   similarImagesParams,
   similarImagesSql,
+  selectTextSql,
   toJudgedImage,
+  toJudgedText,
   toLogRow,
 } from '../sql-common.js';
-import type { JudgedImage, ModerationLogEntry, ModerationLogRow, NewJudgedImage, SimilarImage, Store } from '../store.js';
+import type { JudgedImage, JudgedText, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText, SimilarImage, Store } from '../store.js';
 
 /** The MySQL 8 / MariaDB adapter (mysql2 pool, the only module that imports mysql2). */
 
@@ -25,6 +29,18 @@ const toDecimal = (word: bigint) => BigInt.asUintN(64, word).toString();
 const selectImageColumns = imageColumns.replace(/i\.phash(\d)/g, 'CAST(i.phash$1 AS CHAR) AS phash$1');
 
 type Row = mysql.RowDataPacket & Record<string, unknown>;
+
+// MySQL commits each DDL statement on its own, so a crash can interrupt a migration file half-way.
+// Running the file again must then step over what was already done: these errors mean exactly that.
+const alreadyAppliedErrors = new Set(['ER_TABLE_EXISTS_ERROR', 'ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME', 'ER_FK_DUP_NAME']);
+
+async function runMigrationStatement(connection: mysql.PoolConnection, statement: string): Promise<void> {
+  try {
+    await connection.query(statement);
+  } catch (error) {
+    if (!alreadyAppliedErrors.has((error as { code?: string }).code ?? '')) throw error;
+  }
+}
 
 export class MysqlStore implements Store {
   readonly dialect = 'mysql' as const;
@@ -61,10 +77,8 @@ export class MysqlStore implements Store {
           readMigrations('mysql'),
           applied.map((row) => ({ version: Number(row.version), checksum: String(row.checksum) })),
         );
-        // MySQL commits DDL implicitly, so each statement is written to be safe to run again
-        // (IF NOT EXISTS) should a crash interrupt a file half-way.
         for (const migration of pending) {
-          for (const statement of splitStatements(migration.sql)) await connection.query(statement);
+          for (const statement of splitStatements(migration.sql)) await runMigrationStatement(connection, statement);
           await connection.query('INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)', [
             migration.version,
             migration.name,
@@ -121,6 +135,20 @@ export class MysqlStore implements Store {
       return { id: Number(rows[0]?.id), created: false };
     } finally {
       connection.release();
+    }
+  }
+
+  async findJudgedText(digest: string, provider: string): Promise<JudgedText | null> {
+    const [rows] = await this.pool.execute<Row[]>(selectTextSql, [digest, provider]);
+    return rows[0] ? toJudgedText(rows[0]) : null;
+  }
+
+  async saveJudgedText(text: NewJudgedText): Promise<void> {
+    try {
+      await this.pool.execute(insertTextSql, insertTextParams(text));
+    } catch (error) {
+      // The same text judged twice at once: the first row wins, as on SQLite.
+      if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
     }
   }
 

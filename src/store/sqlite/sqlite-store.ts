@@ -8,14 +8,18 @@ import {
   insertImageColumns,
   insertImageParams,
   imageColumns,
+  insertTextParams,
+  insertTextSql,
   logColumns,
   logParams,
   similarImagesParams,
   similarImagesSql,
+  selectTextSql,
   toJudgedImage,
+  toJudgedText,
   toLogRow,
 } from '../sql-common.js';
-import type { JudgedImage, ModerationLogEntry, ModerationLogRow, NewJudgedImage, SimilarImage, Store } from '../store.js';
+import type { JudgedImage, JudgedText, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText, SimilarImage, Store } from '../store.js';
 
 /**
  * The embedded adapter (better-sqlite3, the only module that imports it). One file, WAL journal so
@@ -100,6 +104,15 @@ export class SqliteStore implements Store {
       return { id, created: true };
     });
     return save.immediate();
+  }
+
+  async findJudgedText(digest: string, provider: string): Promise<JudgedText | null> {
+    const row = this.statement(selectTextSql).get(digest, provider);
+    return row ? toJudgedText(row as Record<string, unknown>) : null;
+  }
+
+  async saveJudgedText(text: NewJudgedText): Promise<void> {
+    this.statement(`${insertTextSql} ON CONFLICT (digest, provider) DO NOTHING`).run(...insertTextParams(text));
   }
 
   async appendLog(entry: ModerationLogEntry): Promise<void> {
