@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './http/app-env.js';
 import { errorResponse, toAppError, validationError } from './http/error-handler.js';
 import { auditTrail, requestId } from './http/middleware.js';
@@ -23,6 +24,16 @@ export function createApp(deps: RouteDeps): OpenAPIHono<AppEnv> {
 
   app.use('*', requestId);
   app.use('/analyse/*', auditTrail(deps.store));
+  // Checked while the body streams in, before any JSON parsing buffers it.
+  app.use(
+    '/analyse/*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () => {
+        throw new AppError('body_too_large', `The request body is larger than ${deps.maxBodyBytes} bytes (MAX_BODY_BYTES).`);
+      },
+    }),
+  );
   registerRoutes(app, deps);
 
   app.notFound((c) => errorResponse(c, new AppError('not_found', `No endpoint ${c.req.method} ${c.req.path}. See /docs.`)));

@@ -22,6 +22,7 @@ const envSchema = z.object({
       message: 'must start with mysql://, mariadb:// or sqlite:',
     }),
   DATABASE_POOL_SIZE: integer(1, 200).default(10),
+  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
 
   IMAGE_PROVIDER: z.enum(['auto', 'sightengine', 'local']).default('auto'),
   SIGHTENGINE_API_USER: z.string().optional(),
@@ -67,6 +68,7 @@ export type Config = {
   host: string;
   databaseUrl: string;
   databasePoolSize: number;
+  maxBodyBytes: number;
   imageProvider: 'auto' | 'sightengine' | 'local';
   sightengine: {
     apiUser: string | undefined;
@@ -140,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    maxBodyBytes: e.MAX_BODY_BYTES,
     imageProvider: e.IMAGE_PROVIDER,
     sightengine: {
       apiUser: e.SIGHTENGINE_API_USER,

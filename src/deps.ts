@@ -60,6 +60,7 @@ export async function buildDeps(config: Config): Promise<Deps> {
     imageModerator,
     textModerator: selectTextModerator(config),
     textLimits: config.text,
+    maxBodyBytes: config.maxBodyBytes,
     dedupe: config.dedupe,
     imageMaxPixels: config.imageMaxPixels,
     async close() {

@@ -4,6 +4,7 @@
  */
 export const errorCodes = [
   'invalid_request',
+  'body_too_large',
   'url_not_allowed',
   'fetch_failed',
   'media_too_large',

@@ -17,6 +17,17 @@ async function main(): Promise<void> {
     console.log(`  API docs: http://${config.host}:${info.port}/docs   database: ${database}   image provider: ${deps.imageModerator.name}   text provider: ${deps.textModerator.name}`);
   });
 
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const why = error.code === 'EADDRINUSE' ? 'the port is already in use' : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' ? 'this machine has no such address' : error.message;
+    console.error(`Cannot listen on ${config.host}:${config.port} (PORT, HOST): ${why}.`);
+    void deps.close().finally(() => process.exit(1));
+  });
+  if (!isLoopback(config.host)) {
+    console.warn(
+      `Warning: listening on ${config.host} without authentication: anyone who can reach this port can use the service (and its provider credit). Bind HOST to 127.0.0.1 or put it behind an authenticating proxy.`,
+    );
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -33,6 +44,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 main().catch((error: unknown) => {

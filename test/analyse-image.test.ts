@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -23,8 +24,10 @@ describe.each(databaseBackends)('POST /analyse/image on $name', ({ name, create,
     let deps: Deps;
     let app: ReturnType<typeof createApp>;
     const flaggedContent = new Set<string>();
+    let requestsMade = 0;
 
     const post = async (body: unknown, raw?: string) => {
+      requestsMade++;
       const response = await app.request('/analyse/image', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -179,6 +182,32 @@ describe.each(databaseBackends)('POST /analyse/image on $name', ({ name, create,
       expect((response.body.errors ?? []).map((e: Json) => e.path).sort()).toEqual([...fields].sort());
       const row = await logRow(response.body.request_id);
       expect(row).toMatchObject({ httpStatus: 422, contentType: 'image' });
+    });
+
+    it('never lets an animated image borrow a pass by its first frame', async () => {
+      const still = await patternImage(8, { format: 'png' });
+      await post({ url: content.serve('/still.png', still), user_uuid: 'u' });
+      const animated = await sharp([still, await patternImage(9, { format: 'png' })], { join: { animated: true } }).gif().toBuffer();
+      const calls = fake.callCount;
+      const response = await post({ url: content.serve('/animated.gif', animated), user_uuid: 'u' });
+      expect(response.body).toMatchObject({ is_duplicate: false, source: 'provider' });
+      expect(response.body.similar_items?.[0]?.similarity).toBeLessThanOrEqual(6);
+      expect(fake.callCount).toBe(calls + 1);
+    });
+
+    it('answers 422, not 500, for a body that is not sent as JSON', async () => {
+      requestsMade++;
+      const response = await app.request('/analyse/image', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'url=https://example.com/a.jpg&user_uuid=u',
+      });
+      expect(response.status).toBe(422);
+      expect(await response.json()).toMatchObject({ code: 'invalid_request', detail: expect.stringContaining('application/json') });
+    });
+
+    it('has written exactly one moderation_log row for every request made above', async () => {
+      expect(await database.countRows('moderation_log')).toBe(requestsMade);
     });
 
     it('answers unknown paths with the same error shape', async () => {

@@ -44,6 +44,7 @@ describe.each(databaseBackends)('POST /analyse/text with Gemini on $name', ({ na
           PROVIDER_RETRY_BASE_MS: '1',
           TEXT_MAX_CHARS: '200',
           TEXT_CONTEXT_MAX_MESSAGES: '3',
+          MAX_BODY_BYTES: '4096',
         }),
       );
       app = createApp(deps);
@@ -107,6 +108,13 @@ describe.each(databaseBackends)('POST /analyse/text with Gemini on $name', ({ na
       const response = await ask({ text: 'something the provider refuses to read', user_uuid: 'u' });
       expect(response.body).toMatchObject({ decision: 'flagged', source: 'provider' });
       expect(response.body.reason).toMatch(/safety filter/);
+    });
+
+    it('answers 413 for a body over MAX_BODY_BYTES, before parsing it, with a log row', async () => {
+      const response = await ask({ text: 'x'.repeat(5000), user_uuid: 'u' });
+      expect(response.status).toBe(413);
+      expect(response.body).toMatchObject({ code: 'body_too_large', detail: expect.stringContaining('MAX_BODY_BYTES') });
+      expect(await deps.store.findLogByRequestId(response.body.request_id)).toMatchObject({ httpStatus: 413, contentType: 'text' });
     });
 
     it.each([

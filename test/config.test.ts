@@ -23,6 +23,10 @@ describe('configuration', () => {
     [{ MODERATION_THRESHOLDS: 'unicorns=0.1:0.2' }, 'MODERATION_THRESHOLDS'],
     [{ MODERATION_REVIEW_THRESHOLD: '0.9', MODERATION_FLAG_THRESHOLD: '0.5' }, 'MODERATION_REVIEW_THRESHOLD'],
     [{ SIGHTENGINE_BASE_URL: 'not a url' }, 'SIGHTENGINE_BASE_URL'],
+    [{ TEXT_PROVIDER: 'gemini' }, 'TEXT_PROVIDER'],
+    [{ LOG_TEXT_CONTENT: 'maybe' }, 'LOG_TEXT_CONTENT'],
+    [{ TEXT_MAX_CHARS: '0' }, 'TEXT_MAX_CHARS'],
+    [{ GEMINI_MODEL: 'models/../x' }, 'GEMINI_MODEL'],
   ])('refuses %o with a message naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
@@ -34,8 +38,24 @@ describe('configuration', () => {
     expect(config.thresholds.weapon).toEqual({ review: 0.5, flag: 0.9 });
   });
 
+  it('reads text settings, with the message kept in the log by default', () => {
+    expect(loadConfig({}).text).toEqual({ maxChars: 10_000, contextMaxMessages: 20, contextMaxChars: 20_000, logContent: true });
+    expect(loadConfig({ LOG_TEXT_CONTENT: 'false', TEXT_MAX_CHARS: '500' }).text).toMatchObject({ maxChars: 500, logContent: false });
+  });
+
   it('chooses SightEngine automatically when both credentials are set', () => {
     const config = loadConfig({ SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 's', SIGHTENGINE_MODELS: 'nudity-2.1, weapon' });
     expect(config.sightengine).toMatchObject({ apiUser: 'u', models: ['nudity-2.1', 'weapon'] });
+  });
+});
+
+describe('provider selection', () => {
+  it('uses Gemini when a key is set, offline rules otherwise or when told to', async () => {
+    const { selectTextModerator, selectImageModerator } = await import('../src/deps.js');
+    expect(selectTextModerator(loadConfig({})).name).toBe('local');
+    expect(selectTextModerator(loadConfig({ GEMINI_API_KEY: 'k' })).name).toBe('gemini');
+    expect(selectTextModerator(loadConfig({ GEMINI_API_KEY: 'k', TEXT_PROVIDER: 'local' })).name).toBe('local');
+    expect(selectImageModerator(loadConfig({})).name).toBe('none');
+    expect(selectImageModerator(loadConfig({ SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 's' })).name).toBe('sightengine');
   });
 });

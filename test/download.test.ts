@@ -58,6 +58,9 @@ describe('downloader', () => {
     expect(result.bytes.toString()).toBe('hello');
     expect(result.finalUrl).toBe(server.origin + '/file');
 
+    server.handle('/bad-location', (_q, r) => r.writeHead(302, { location: 'http://[bad/' }).end());
+    expect((await downloadError(open.download(server.origin + '/bad-location'))).detail).toMatch(/invalid address/);
+
     server.handle('/loop', (_q, r) => r.writeHead(302, { location: '/loop' }).end());
     expect((await downloadError(open.download(server.origin + '/loop'))).detail).toMatch(/redirects/);
   });

@@ -21,10 +21,12 @@ const scoresByContent: Record<string, (clean: SightengineModelScores) => Sighten
   partial: () => ({
     nudity: { sexual_activity: 0.9 },
     weapon: { firearm_action: {} },
+    recreational_drug: { classes: {} },
     gore: {},
     offensive: { middle_finger: 'high' },
     'self-harm': null,
   }),
+  'one model missing': (clean) => Object.fromEntries(Object.entries(clean).filter(([key]) => key !== 'weapon')),
 };
 
 const image = (content: string) => ({ bytes: new Uint8Array(Buffer.from(content)), mime: 'image/png' });
@@ -133,6 +135,12 @@ describe('SightengineModerator failures', () => {
     fake.enqueue({ kind: 'json', status: 200, body: { status: 'success', request: { id: 'r', timestamp: 1, operations: 0 }, media: { id: 'm', uri: null } } });
     const error = await providerError(moderator().moderate(image('clean')));
     expect(error.details).toMatchObject({ kind: 'invalid_response', retryable: false });
+  });
+
+  it('refuses a success that leaves out one requested model: that risk was never judged', async () => {
+    const error = await providerError(moderator().moderate(image('one model missing')));
+    expect(error.details).toMatchObject({ kind: 'invalid_response', retryable: false });
+    expect(error.message).toContain('weapon');
   });
 
   it('treats status "failure" on HTTP 200 as an error', async () => {

@@ -110,6 +110,19 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       expect(await store.findSimilarImages(base, 15, 2)).toHaveLength(2);
     });
 
+    it('lists review and flagged neighbours before closer passes, so a limit never hides them', async () => {
+      const base = randomHash();
+      for (const [distance, decision] of [[1, 'pass'], [2, 'pass'], [3, 'pass'], [10, 'flagged'], [8, 'review']] as const) {
+        await store.saveJudgedImage(judged({ phash: flipBits(base, distance, distance + 50), decision }));
+      }
+      const found = await store.findSimilarImages(base, 15, 3);
+      expect(found.map((n) => [n.decision, n.distance])).toEqual([
+        ['review', 8],
+        ['flagged', 10],
+        ['pass', 1],
+      ]);
+    });
+
     it('agrees with a brute-force scan on random data (100% recall)', async () => {
       const stored: PerceptualHash[] = [];
       const centres = Array.from({ length: 20 }, randomHash);

@@ -1,4 +1,4 @@
-import type { Decision } from '../providers/thresholds.js';
+import { severity, type Decision } from '../providers/thresholds.js';
 
 /**
  * When may a near neighbour's decision stand in for a provider call? Pure, so it is tested on its
@@ -19,8 +19,6 @@ export type Neighbour = { decision: Decision; distance: number };
 export function lookupRadius(limits: NearDuplicateLimits): number {
   return Math.max(limits.passMaxDistance, limits.flaggedMaxDistance);
 }
-
-const severity: Record<Decision, number> = { pass: 0, review: 1, flagged: 2 };
 
 /** Returns the neighbour whose decision may be reused, or null when the provider must be asked. */
 export function chooseReusableNeighbour<T extends Neighbour>(neighbours: T[], traits: QueryTraits, limits: NearDuplicateLimits): T | null {

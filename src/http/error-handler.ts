@@ -9,6 +9,7 @@ import type { AppEnv } from './app-env.js';
 
 const statusByCode: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 422,
+  body_too_large: 413,
   url_not_allowed: 400,
   fetch_failed: 400,
   media_too_large: 400,
@@ -41,8 +42,8 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof HTTPException && error.status === 400 && /json/i.test(error.message)) {
     return new AppError('invalid_request', 'The request body is not valid JSON.');
   }
-  if (error instanceof HTTPException && error.status === 413) {
-    return new AppError('invalid_request', 'The request body is too large.');
+  if (error instanceof HTTPException && error.status === 415) {
+    return new AppError('invalid_request', 'The request body must be JSON, sent with Content-Type: application/json.');
   }
   return new AppError('internal_error', 'An unexpected error occurred. Quote the request_id when reporting it.', { cause: error });
 }

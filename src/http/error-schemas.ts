@@ -30,7 +30,8 @@ export const analyseErrorResponses = {
   400: errorContent(
     'The URL cannot be used: not http(s), points into a private network, cannot be fetched, is too large, or is not a decodable image of an accepted format (codes url_not_allowed, fetch_failed, media_too_large, unsupported_media_type, undecodable_media).',
   ),
-  422: errorContent('The body is not valid JSON or does not match the schema (code invalid_request); `errors` lists the fields.'),
+  413: errorContent('The request body is larger than MAX_BODY_BYTES (code body_too_large).'),
+  422: errorContent('The body is not JSON, not sent as application/json, or does not match the schema (code invalid_request); `errors` lists the fields.'),
   500: errorContent('An unexpected failure inside the service (code internal_error). Nothing internal is revealed.'),
   503: errorContent('The audit log could not be written, so no answer is given (code audit_unavailable).'),
 } as const;

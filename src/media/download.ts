@@ -116,8 +116,7 @@ export class Downloader {
         if (hop >= this.options.maxRedirects) {
           throw new AppError('fetch_failed', `Could not fetch the URL: more than ${this.options.maxRedirects} redirects.`);
         }
-        const location = String(response.headers.location);
-        current = this.checkUrl(new URL(location, current).toString());
+        current = this.checkUrl(redirectTarget(response.headers.location, current));
         continue;
       }
       if (response.statusCode < 200 || response.statusCode >= 300) {
@@ -185,6 +184,16 @@ export class Downloader {
     }
     const host = new URL(url).host;
     return new AppError('fetch_failed', `Could not fetch the URL from ${host}: ${describeNetworkError(error)}.`, { cause: error });
+  }
+}
+
+/** Resolves a redirect's Location against the current URL; a malformed one is the remote server's fault. */
+function redirectTarget(location: string | string[], current: string): string {
+  const value = Array.isArray(location) ? location[0] : location;
+  try {
+    return new URL(value ?? '', current).toString();
+  } catch {
+    throw new AppError('fetch_failed', 'Could not fetch the URL: the server redirected to an invalid address.');
   }
 }
 

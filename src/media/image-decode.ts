@@ -31,7 +31,10 @@ export type DecodedImage = {
 const MIN_SHORT_SIDE_AFTER_SHRINK = 256;
 
 export async function decodeImage(bytes: Uint8Array, options: { maxPixels: number }): Promise<DecodedImage> {
-  const input = { limitInputPixels: options.maxPixels, ignoreIcc: true, autoOrient: true } as const;
+  // failOn 'error': the warnings many real-world files carry and browsers ignore (extraneous bytes
+  // between markers, a damaged metadata chunk) do not refuse an image; truncated or undecodable
+  // data still does, with a clear 400.
+  const input = { limitInputPixels: options.maxPixels, ignoreIcc: true, autoOrient: true, failOn: 'error' } as const;
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, input).metadata();

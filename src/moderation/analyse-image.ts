@@ -37,6 +37,9 @@ export type ImageAnalysis = {
   provider: string;
 };
 
+/** How many neighbours the reuse policy sees (the store lists review/flagged ones first). */
+const NEIGHBOURS_CONSIDERED = 20;
+/** How many of them, closest first, the response shows. */
 const SIMILAR_ITEMS_LIMIT = 5;
 
 export async function analyseImage(
@@ -62,8 +65,11 @@ export async function analyseImage(
   audit.phash = phash?.hex ?? null;
 
   // Images smaller than the 16x16 hash grid have no meaningful hash: exact matches only.
-  const neighbours = phash ? await deps.store.findSimilarImages(phash, lookupRadius(deps.dedupe), SIMILAR_ITEMS_LIMIT) : [];
-  const similarItems = neighbours.map(toSimilarItem);
+  const neighbours = phash ? await deps.store.findSimilarImages(phash, lookupRadius(deps.dedupe), NEIGHBOURS_CONSIDERED) : [];
+  const similarItems = [...neighbours]
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, SIMILAR_ITEMS_LIMIT)
+    .map(toSimilarItem);
   const reusable = chooseReusableNeighbour(neighbours, { lowDetail, animated: decoded.animated }, deps.dedupe);
   if (reusable) return { ...reuse(reusable, reusable.distance, 'cache_near', audit, similarItems), sha256, phash: phash?.hex ?? null };
 

@@ -72,7 +72,8 @@ export type ScoredDecision = {
   details: ReviewDetails;
 };
 
-const severity: Record<Decision, number> = { pass: 0, review: 1, flagged: 2 };
+/** Order of seriousness, for "the worse of two decisions". */
+export const severity: Record<Decision, number> = { pass: 0, review: 1, flagged: 2 };
 
 export function worseDecision(a: Decision, b: Decision): Decision {
   return severity[b] > severity[a] ? b : a;

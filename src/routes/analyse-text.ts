@@ -66,6 +66,7 @@ export const analyseTextRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: AnalyseTextRequestSchema } } } },
   responses: {
     200: { description: 'The decision.', content: { 'application/json': { schema: AnalyseTextResponseSchema } } },
+    413: analyseErrorResponses[413],
     422: analyseErrorResponses[422],
     500: analyseErrorResponses[500],
     503: analyseErrorResponses[503],

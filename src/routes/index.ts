@@ -10,7 +10,7 @@ import { healthzRoute, readyzRoute, registerHealth } from './health.js';
 
 /** The one visible list of endpoints. */
 
-export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & { store: Store };
+export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & { store: Store; maxBodyBytes: number };
 
 /** Every documented route, in the order they appear in the OpenAPI document. */
 const documentedRoutes = [analyseImageRoute, analyseTextRoute, healthzRoute, readyzRoute];

@@ -12,18 +12,19 @@ export const imageColumns = 'i.id, i.sha256, i.phash0, i.phash1, i.phash2, i.pha
 /**
  * Candidates sharing at least one 16-bit chunk, then the exact distance on those rows only.
  * `distance(n)` renders, in the adapter's dialect, the popcount of (phash<n> XOR the n-th query
- * word), with one `?` placeholder for that word.
+ * word), with one `?` placeholder for that word. Rows judged review/flagged come first, then
+ * closest first: a limit must never hide a cautious neighbour behind closer passes.
  */
-export function similarImagesSql(distance: (word: number) => string): string {
+export function similarImagesSql(columns: string, distance: (word: number) => string): string {
   const chunkPredicate = Array.from({ length: 16 }, () => '(c.chunk_index = ? AND c.chunk_value = ?)').join(' OR ');
   const distanceSum = [0, 1, 2, 3].map(distance).join(' + ');
   return `SELECT * FROM (
-      SELECT ${imageColumns}, ${distanceSum} AS distance
+      SELECT ${columns}, ${distanceSum} AS distance
       FROM images i
       WHERE i.id IN (SELECT c.image_id FROM image_hash_chunks c WHERE ${chunkPredicate})
     ) AS candidates
     WHERE distance <= ?
-    ORDER BY distance, id
+    ORDER BY CASE WHEN decision = 'pass' THEN 1 ELSE 0 END, distance, id
     LIMIT ?`;
 }
 

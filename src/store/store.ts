@@ -84,7 +84,10 @@ export interface Store {
   /** Applies pending migrations; safe when several instances start at once. */
   migrate(): Promise<void>;
   findImageBySha256(sha256: string): Promise<JudgedImage | null>;
-  /** Neighbours within `maxDistance` (at most 15) through the chunk index, closest first. */
+  /**
+   * Neighbours within `maxDistance` (at most 15) through the chunk index: those judged review or
+   * flagged first, each group closest first.
+   */
   findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]>;
   /** Stores a judgement; when the sha256 is already stored the earlier row wins. */
   saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }>;

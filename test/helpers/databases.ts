@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 
 /**
@@ -28,13 +29,28 @@ async function probeMysql(): Promise<boolean> {
 
 export const mysqlAvailable = await probeMysql();
 
-export type TestDatabase = { name: 'sqlite' | 'mysql'; url: string; drop(): Promise<void> };
+export type TestDatabase = {
+  name: 'sqlite' | 'mysql';
+  url: string;
+  /** Counts the rows of a table with its own connection, as an analyst would. */
+  countRows(table: string): Promise<number>;
+  drop(): Promise<void>;
+};
 
 export async function createSqliteDatabase(): Promise<TestDatabase> {
   const directory = mkdtempSync(join(tmpdir(), 'moderation-test-'));
+  const path = join(directory, 'moderation.sqlite');
   return {
     name: 'sqlite',
-    url: `sqlite:${join(directory, 'moderation.sqlite')}`,
+    url: `sqlite:${path}`,
+    async countRows(table) {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    },
     async drop() {
       rmSync(directory, { recursive: true, force: true });
     },
@@ -49,6 +65,15 @@ export async function createMysqlDatabase(): Promise<TestDatabase> {
   return {
     name: 'mysql',
     url: `${testMysqlUrl}${database}`,
+    async countRows(table) {
+      const connection = await mysql.createConnection({ uri: `${testMysqlUrl}${database}` });
+      try {
+        const [rows] = await connection.query(`SELECT COUNT(*) AS n FROM \`${table}\``);
+        return Number((rows as { n: number }[])[0]?.n);
+      } finally {
+        await connection.end();
+      }
+    },
     async drop() {
       const connection = await mysql.createConnection({ uri: testMysqlUrl });
       await connection.query(`DROP DATABASE IF EXISTS \`${database}\``);

@@ -44,10 +44,11 @@ export class SightengineModerator implements ImageModerator {
 
   async moderate(input: ImageInput, signal?: AbortSignal): Promise<ImageModeration> {
     const raw = await withRetries(() => this.callOnce(input, signal), this.options.retry, signal);
-    // A "success" that answers none of the models we asked for carries no judgement; passing the
-    // image on it would let anything through.
-    if (!this.options.models.some((model) => responseKey(model) in raw)) {
-      throw new ProviderError(PROVIDER, 'the answer contains none of the requested models', {
+    // A "success" that leaves out a model we asked for has not judged that risk; passing the image
+    // (and caching the pass) on it would let exactly that content through.
+    const missing = this.options.models.filter((model) => !(responseKey(model) in raw));
+    if (missing.length > 0) {
+      throw new ProviderError(PROVIDER, `the answer leaves out requested models (${missing.join(', ')})`, {
         retryable: false,
         kind: 'invalid_response',
         rawResponse: raw,

@@ -1,3 +1,4 @@
+import type { Connection as CallbackConnection, QueryError } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { PerceptualHash } from '../../dedupe/perceptual-hash.js';
 import { pendingMigrations, readMigrations, splitStatements } from '../migrate.js';
@@ -21,7 +22,8 @@ import type { JudgedImage, JudgedText, ModerationLogEntry, ModerationLogRow, New
 
 /** The MySQL 8 / MariaDB adapter (mysql2 pool, the only module that imports mysql2). */
 
-const MIGRATION_LOCK = 'moderation_api_migrations';
+// Named locks are server-wide: the database name keeps two databases on one server independent.
+const MIGRATION_LOCK = "CONCAT('moderation_api_migrations:', DATABASE())";
 
 // Words travel as decimal strings and are cast on the server: a JS number would lose bits above
 // 2^53, and a bare string in a bit operation would be converted through a double.
@@ -59,14 +61,18 @@ export class MysqlStore implements Store {
     });
     // created_at defaults use the session time zone; the schema promises UTC.
     this.pool.on('connection', (connection) => {
-      connection.query("SET time_zone = '+00:00'");
+      // mysql2 emits this event with the callback-style connection, whatever the promise typings say.
+      // A callback, so a failure is reported here instead of as an unhandled 'error' event.
+      (connection as unknown as CallbackConnection).query("SET time_zone = '+00:00'", (error: QueryError | null) => {
+        if (error) console.error('Could not set the MySQL session time zone to UTC:', error.message);
+      });
     });
   }
 
   async migrate(): Promise<void> {
     const connection = await this.pool.getConnection();
     try {
-      const [[lock]] = await connection.query<Row[]>('SELECT GET_LOCK(?, 120) AS acquired', [MIGRATION_LOCK]);
+      const [[lock]] = await connection.query<Row[]>(`SELECT GET_LOCK(${MIGRATION_LOCK}, 120) AS acquired`);
       if (lock?.acquired !== 1) throw new Error('Timed out waiting for another instance to finish migrating the database.');
       try {
         await connection.query(
@@ -86,7 +92,7 @@ export class MysqlStore implements Store {
           ]);
         }
       } finally {
-        await connection.query('SELECT RELEASE_LOCK(?)', [MIGRATION_LOCK]);
+        await connection.query(`SELECT RELEASE_LOCK(${MIGRATION_LOCK})`);
       }
     } finally {
       connection.release();
@@ -99,10 +105,7 @@ export class MysqlStore implements Store {
   }
 
   async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]> {
-    const sql = similarImagesSql((word) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`).replace(
-      imageColumns,
-      selectImageColumns,
-    );
+    const sql = similarImagesSql(selectImageColumns, (word) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`);
     const [rows] = await this.pool.query<Row[]>(sql, similarImagesParams(hash, toDecimal, maxDistance, limit));
     return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
   }

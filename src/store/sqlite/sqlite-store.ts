@@ -80,7 +80,7 @@ export class SqliteStore implements Store {
   }
 
   async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]> {
-    const statement = this.statement(similarImagesSql((word) => `popcount_xor(i.phash${word}, ?)`)).safeIntegers(true);
+    const statement = this.statement(similarImagesSql(imageColumns, (word) => `popcount_xor(i.phash${word}, ?)`)).safeIntegers(true);
     const rows = statement.all(...similarImagesParams(hash, toSigned, maxDistance, limit)) as Record<string, unknown>[];
     return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
   }
@@ -88,17 +88,17 @@ export class SqliteStore implements Store {
   async saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }> {
     const placeholders = insertImageColumns.split(',').map(() => '?').join(', ');
     const save = this.db.transaction(() => {
-      const result = this.db
-        .prepare(`INSERT INTO images (${insertImageColumns}) VALUES (${placeholders}) ON CONFLICT (sha256) DO NOTHING`)
+      const result = this
+        .statement(`INSERT INTO images (${insertImageColumns}) VALUES (${placeholders}) ON CONFLICT (sha256) DO NOTHING`)
         .run(...insertImageParams(image, toSigned));
       if (result.changes === 0) {
-        const existing = this.db.prepare('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number };
+        const existing = this.statement('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number };
         return { id: Number(existing.id), created: false };
       }
       const id = Number(result.lastInsertRowid);
       const chunks = indexedChunks(image);
       if (chunks) {
-        const insertChunk = this.db.prepare('INSERT INTO image_hash_chunks (chunk_index, chunk_value, image_id) VALUES (?, ?, ?)');
+        const insertChunk = this.statement('INSERT INTO image_hash_chunks (chunk_index, chunk_value, image_id) VALUES (?, ?, ?)');
         chunks.forEach((value, index) => insertChunk.run(index, value, id));
       }
       return { id, created: true };
@@ -121,7 +121,7 @@ export class SqliteStore implements Store {
   }
 
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
-    const row = this.db.prepare('SELECT * FROM moderation_log WHERE request_id = ?').get(requestId);
+    const row = this.statement('SELECT * FROM moderation_log WHERE request_id = ?').get(requestId);
     return row ? toLogRow(row as Record<string, unknown>) : null;
   }
 
