@@ -3,6 +3,7 @@ import { AppError } from '../src/errors.js';
 import { AddressPolicy, parseCidrList } from '../src/media/address-policy.js';
 import { Downloader } from '../src/media/download.js';
 import { startContentServer, type ContentServer } from './helpers/content-server.js';
+import { rejection } from './helpers/rejection.js';
 
 describe('address policy', () => {
   const policy = new AddressPolicy([]);
@@ -26,14 +27,7 @@ describe('address policy', () => {
   });
 });
 
-async function downloadError(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
+const downloadError = (promise: Promise<unknown>) => rejection(promise, AppError);
 
 describe('downloader', () => {
   let server: ContentServer;

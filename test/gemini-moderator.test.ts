@@ -3,6 +3,7 @@ import { GeminiModerator, type GeminiOptions } from '../src/providers/gemini/gem
 import { ProviderError } from '../src/providers/provider-error.js';
 import type { TextInput } from '../src/providers/text-moderator.js';
 import { startFakeGemini, type FakeGemini, type GeminiScript, type RecordedGeminiRequest } from './fakes/fake-gemini.js';
+import { rejection } from './helpers/rejection.js';
 
 // GeminiModerator over real HTTP, through the real @google/genai SDK, against the loopback fake.
 
@@ -32,14 +33,7 @@ async function callsDuring(action: () => Promise<void>): Promise<number> {
   return fake.callCount - before;
 }
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
+const providerError = (promise: Promise<unknown>) => rejection(promise, ProviderError);
 
 function lastRequest(): RecordedGeminiRequest {
   const request = fake.requests.at(-1);

@@ -4,20 +4,14 @@ import { computePerceptualHash, detailLevel, hammingDistance, type PerceptualHas
 import { AppError } from '../src/errors.js';
 import { decodeImage } from '../src/media/image-decode.js';
 import { flatImage, patternImage } from './helpers/images.js';
+import { rejection } from './helpers/rejection.js';
 
 /** How bytes become a perceptual hash: the decisions the README documents, checked on generated images. */
 
 const decode = (bytes: Buffer) => decodeImage(bytes, { maxPixels: 50_000_000 });
 const hashOf = async (bytes: Buffer) => computePerceptualHash((await decode(bytes)).pixels) as PerceptualHash;
 
-async function decodeError(bytes: Buffer, maxPixels = 50_000_000): Promise<AppError> {
-  const error = await decodeImage(bytes, { maxPixels }).then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
+const decodeError = (bytes: Buffer, maxPixels = 50_000_000) => rejection(decodeImage(bytes, { maxPixels }), AppError);
 
 describe('image identity', () => {
   it('applies EXIF orientation: a tagged photo hashes like the same photo rotated in its pixels', async () => {

@@ -9,6 +9,7 @@ import {
   type FakeSightengine,
   type SightengineModelScores,
 } from './fakes/fake-sightengine.js';
+import { rejection } from './helpers/rejection.js';
 
 const MODELS = ['nudity-2.1', 'weapon', 'recreational_drug', 'gore-2.0', 'offensive-2.0', 'self-harm'];
 
@@ -57,14 +58,7 @@ async function callsDuring(action: () => Promise<void>): Promise<number> {
   return fake.callCount - before;
 }
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
+const providerError = (promise: Promise<unknown>) => rejection(promise, ProviderError);
 
 beforeAll(async () => {
   fake = await startFakeSightengine({

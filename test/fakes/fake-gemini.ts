@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { closeLoopbackServer, listenOnLoopback } from './loopback.js';
 
 /**
  * A loopback Gemini (Generative Language API, v1beta) that speaks the REST format the `@google/genai`
@@ -378,11 +378,7 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.socket?.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
@@ -393,13 +389,6 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
     },
     enqueue: (...scripts) => void queue.push(...scripts),
     setJudge: (next) => void (judge = next),
-    close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      // Keep-alive sockets from fetch (undici) would otherwise keep the server, and vitest, alive.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
+    close: () => closeLoopbackServer(server, timers),
   };
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { closeLoopbackServer, listenOnLoopback } from './loopback.js';
 
 /**
  * A loopback SightEngine that speaks the wire format described in /work/shared/providers.md, so the
@@ -199,11 +199,7 @@ export async function startFakeSightengine(
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.socket?.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     baseUrl: `http://127.0.0.1:${port}/1.0`,
@@ -215,13 +211,6 @@ export async function startFakeSightengine(
     },
     enqueue: (...responses) => void queue.push(...responses),
     setScorer: (next) => void (scorer = next),
-    close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      // Keep-alive sockets from the adapter's Agent would otherwise keep the server (and vitest) alive.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
+    close: () => closeLoopbackServer(server, timers),
   };
 }
