@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseThresholdOverrides, type ThresholdTable, defaultThresholds } from './providers/thresholds.js';
 import { parseCidrList, type CidrRange } from './media/address-policy.js';
+import { localImageModels, type LocalImageModel } from './providers/local/local-image-model.js';
 
 /**
  * The one place that reads process.env. Everything else receives a typed Config.
@@ -25,6 +26,9 @@ const envSchema = z.object({
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
 
   IMAGE_PROVIDER: z.enum(['auto', 'sightengine', 'local']).default('auto'),
+  LOCAL_IMAGE_MODEL: z.enum(localImageModels).default('MobileNetV2Mid'),
+  LOCAL_IMAGE_MODEL_PATH: z.string().optional(),
+  LOCAL_IMAGE_CONCURRENCY: integer(1, 64).default(1),
   SIGHTENGINE_API_USER: z.string().optional(),
   SIGHTENGINE_API_SECRET: z.string().optional(),
   SIGHTENGINE_BASE_URL: z.url().default('https://api.sightengine.com/1.0'),
@@ -70,6 +74,7 @@ export type Config = {
   databasePoolSize: number;
   maxBodyBytes: number;
   imageProvider: 'auto' | 'sightengine' | 'local';
+  localImage: { model: LocalImageModel; modelPath: string | undefined; concurrency: number };
   sightengine: {
     apiUser: string | undefined;
     apiSecret: string | undefined;
@@ -144,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     maxBodyBytes: e.MAX_BODY_BYTES,
     imageProvider: e.IMAGE_PROVIDER,
+    localImage: { model: e.LOCAL_IMAGE_MODEL, modelPath: e.LOCAL_IMAGE_MODEL_PATH, concurrency: e.LOCAL_IMAGE_CONCURRENCY },
     sightengine: {
       apiUser: e.SIGHTENGINE_API_USER,
       apiSecret: e.SIGHTENGINE_API_SECRET,

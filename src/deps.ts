@@ -3,20 +3,27 @@ import { AddressPolicy } from './media/address-policy.js';
 import { Downloader } from './media/download.js';
 import { GeminiModerator } from './providers/gemini/gemini-moderator.js';
 import type { ImageModerator } from './providers/image-moderator.js';
+import { LocalImageModerator } from './providers/local/local-image-moderator.js';
 import { LocalTextModerator } from './providers/local/local-text-moderator.js';
 import { SightengineModerator } from './providers/sightengine/sightengine-moderator.js';
 import type { TextModerator } from './providers/text-moderator.js';
-import { UnconfiguredImageModerator } from './providers/unconfigured-image-moderator.js';
 import type { RouteDeps } from './routes/index.js';
 import { openStore } from './store/open-store.js';
 
 /** Everything the app needs, built once at start-up from the configuration. */
 export type Deps = RouteDeps & { close(): Promise<void> };
 
-export function selectImageModerator(config: Config): ImageModerator & { close?(): Promise<void> } {
+/** Which image classifier the configuration asks for: SightEngine with credentials, else the local model. */
+export function imageProviderKind(config: Config): 'sightengine' | 'local' {
   const { apiUser, apiSecret } = config.sightengine;
-  const useSightengine = config.imageProvider === 'sightengine' || (config.imageProvider === 'auto' && apiUser && apiSecret);
-  if (useSightengine && apiUser && apiSecret) {
+  if (config.imageProvider === 'sightengine') return 'sightengine';
+  if (config.imageProvider === 'auto' && apiUser && apiSecret) return 'sightengine';
+  return 'local';
+}
+
+async function createImageModerator(config: Config): Promise<ImageModerator & { close?(): Promise<void> }> {
+  const { apiUser, apiSecret } = config.sightengine;
+  if (imageProviderKind(config) === 'sightengine' && apiUser && apiSecret) {
     return new SightengineModerator({
       baseUrl: config.sightengine.baseUrl,
       apiUser,
@@ -27,7 +34,8 @@ export function selectImageModerator(config: Config): ImageModerator & { close?(
       retry: config.retry,
     });
   }
-  return new UnconfiguredImageModerator();
+  // Loaded and warmed up before the service listens: readiness means the model answers.
+  return LocalImageModerator.load({ ...config.localImage, thresholds: config.thresholds });
 }
 
 export function selectTextModerator(config: Config): TextModerator {
@@ -47,13 +55,19 @@ export async function buildDeps(config: Config): Promise<Deps> {
     await store.close().catch(() => undefined);
     throw error;
   }
+  let imageModerator: Awaited<ReturnType<typeof createImageModerator>>;
+  try {
+    imageModerator = await createImageModerator(config);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
   const downloader = new Downloader({
     policy: new AddressPolicy(config.fetch.allowPrivate),
     maxBytes: config.fetch.maxBytes,
     timeoutMs: config.fetch.timeoutMs,
     maxRedirects: config.fetch.maxRedirects,
   });
-  const imageModerator = selectImageModerator(config);
   return {
     store,
     downloader,

@@ -218,28 +218,44 @@ describe.each(databaseBackends)('POST /analyse/image on $name', ({ name, create,
   });
 });
 
-describe('POST /analyse/image without an image provider', () => {
-  it('holds every image for review, says why, and does not cache the placeholder', async () => {
+describe('POST /analyse/image with the local classifier, then SightEngine', () => {
+  it('judges offline by default, caches it, and judges again once SightEngine is configured', async () => {
     const database = await createSqliteDatabase();
     const content = await startContentServer();
-    const deps = await buildDeps(loadConfig({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' }));
+    const fake = await startFakeSightengine();
+    const local = await buildDeps(loadConfig({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' }));
+    const remote = await buildDeps(
+      loadConfig({
+        DATABASE_URL: database.url,
+        FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
+        SIGHTENGINE_API_USER: fake.apiUser,
+        SIGHTENGINE_API_SECRET: fake.apiSecret,
+        SIGHTENGINE_BASE_URL: fake.baseUrl,
+      }),
+    );
     try {
-      const app = createApp(deps);
       const url = content.serve('/x.jpg', await patternImage(7));
-      const ask = async () =>
+      const ask = async (deps: Deps) =>
         (await (
-          await app.request('/analyse/image', {
+          await createApp(deps).request('/analyse/image', {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ url, user_uuid: 'u' }),
           })
         ).json()) as Json;
-      const first = await ask();
-      expect(first).toMatchObject({ decision: 'review', provider: 'none', source: 'local', is_duplicate: false });
-      expect(first.reason).toContain('SIGHTENGINE_API_USER');
-      expect((await ask()).is_duplicate).toBe(false);
+
+      const first = await ask(local);
+      expect(first).toMatchObject({ decision: 'pass', provider: 'nsfwjs', source: 'local', is_duplicate: false });
+      expect(await ask(local)).toMatchObject({ provider: 'nsfwjs', source: 'cache_exact', is_duplicate: true });
+
+      // The local model sees no weapons or gore: its pass is not reused by SightEngine.
+      expect(await ask(remote)).toMatchObject({ provider: 'sightengine', source: 'provider', is_duplicate: false });
+      expect(await ask(remote)).toMatchObject({ provider: 'sightengine', source: 'cache_exact', is_duplicate: true });
+      expect(fake.callCount).toBe(1);
     } finally {
-      await deps.close();
+      await local.close();
+      await remote.close();
+      await fake.close();
       await content.close();
       await database.drop();
     }

@@ -50,12 +50,13 @@ describe('configuration', () => {
 });
 
 describe('provider selection', () => {
-  it('uses Gemini when a key is set, offline rules otherwise or when told to', async () => {
-    const { selectTextModerator, selectImageModerator } = await import('../src/deps.js');
+  it('uses Gemini and SightEngine when their credentials are set, the local classifiers otherwise or when told to', async () => {
+    const { selectTextModerator, imageProviderKind } = await import('../src/deps.js');
     expect(selectTextModerator(loadConfig({})).name).toBe('local');
     expect(selectTextModerator(loadConfig({ GEMINI_API_KEY: 'k' })).name).toBe('gemini');
     expect(selectTextModerator(loadConfig({ GEMINI_API_KEY: 'k', TEXT_PROVIDER: 'local' })).name).toBe('local');
-    expect(selectImageModerator(loadConfig({})).name).toBe('none');
-    expect(selectImageModerator(loadConfig({ SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 's' })).name).toBe('sightengine');
+    expect(imageProviderKind(loadConfig({}))).toBe('local');
+    expect(imageProviderKind(loadConfig({ SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 's' }))).toBe('sightengine');
+    expect(imageProviderKind(loadConfig({ SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 's', IMAGE_PROVIDER: 'local' }))).toBe('local');
   });
 });

@@ -64,7 +64,7 @@ describe('the service process', () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await response.json()).toMatchObject({ decision: 'review', provider: 'none', is_duplicate: false });
+    expect(await response.json()).toMatchObject({ decision: 'pass', provider: 'nsfwjs', source: 'local', is_duplicate: false });
     expect((await fetch(`${service.origin}/docs`)).status).toBe(200);
   });
 
@@ -72,6 +72,17 @@ describe('the service process', () => {
     service.child.kill('SIGTERM');
     expect(await exitOf(service.child)).toBe(0);
     expect(service.output()).toContain('SIGTERM received');
+  });
+
+  it('refuses to start, saying why, when the local image model cannot be loaded', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, PORT: '0', LOCAL_IMAGE_MODEL_PATH: '/nonexistent/model' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    expect(await exitOf(child)).toBe(1);
+    expect(output).toContain('Could not load the local image model (/nonexistent/model)');
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {

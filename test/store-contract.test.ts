@@ -94,6 +94,20 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       expect((await store.findImageBySha256(image.sha256))?.decision).toBe('pass');
     });
 
+    it('replaces another provider\'s judgement of the same bytes, and finds neighbours per provider', async () => {
+      const phash = randomHash();
+      const local = judged({ phash, provider: 'nsfwjs', decision: 'pass' });
+      const first = await store.saveJudgedImage(local);
+      expect(await store.findSimilarImages(phash, 15, 10, 'sightengine')).toEqual([]);
+      expect((await store.findSimilarImages(phash, 15, 10, 'nsfwjs')).map((n) => n.id)).toEqual([first.id]);
+
+      const again = await store.saveJudgedImage({ ...local, provider: 'sightengine', decision: 'flagged', labels: { weapon: { score: 0.9, level: 'flagged', threshold: 0.85 } } });
+      expect(again).toEqual({ id: first.id, created: false });
+      expect(await store.findImageBySha256(local.sha256)).toMatchObject({ provider: 'sightengine', decision: 'flagged' });
+      expect((await store.findSimilarImages(phash, 15, 10, 'sightengine')).map((n) => [n.id, n.decision])).toEqual([[first.id, 'flagged']]);
+      expect(await store.findSimilarImages(phash, 15, 10, 'nsfwjs')).toEqual([]);
+    });
+
     it('finds neighbours up to distance 15 with exact distances, closest first', async () => {
       const base = randomHash();
       const distances = [0, 1, 5, 9, 15, 16, 40];
@@ -102,12 +116,12 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
         const saved = await store.saveJudgedImage(judged({ phash: flipBits(base, distance, distance + 1) }));
         ids.set(distance, saved.id);
       }
-      const within15 = await store.findSimilarImages(base, 15, 50);
+      const within15 = await store.findSimilarImages(base, 15, 50, 'sightengine');
       expect(within15.map((n) => n.distance)).toEqual([0, 1, 5, 9, 15]);
       expect(within15.map((n) => n.id)).toEqual([0, 1, 5, 9, 15].map((d) => ids.get(d)));
-      const within5 = await store.findSimilarImages(base, 5, 50);
+      const within5 = await store.findSimilarImages(base, 5, 50, 'sightengine');
       expect(within5.map((n) => n.distance)).toEqual([0, 1, 5]);
-      expect(await store.findSimilarImages(base, 15, 2)).toHaveLength(2);
+      expect(await store.findSimilarImages(base, 15, 2, 'sightengine')).toHaveLength(2);
     });
 
     it('lists review and flagged neighbours before closer passes, so a limit never hides them', async () => {
@@ -115,7 +129,7 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       for (const [distance, decision] of [[1, 'pass'], [2, 'pass'], [3, 'pass'], [10, 'flagged'], [8, 'review']] as const) {
         await store.saveJudgedImage(judged({ phash: flipBits(base, distance, distance + 50), decision }));
       }
-      const found = await store.findSimilarImages(base, 15, 3);
+      const found = await store.findSimilarImages(base, 15, 3, 'sightengine');
       expect(found.map((n) => [n.decision, n.distance])).toEqual([
         ['review', 8],
         ['flagged', 10],
@@ -134,7 +148,7 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       }
       for (const centre of centres) {
         const query = flipBits(centre, 3, 999);
-        const found = await store.findSimilarImages(query, 12, 1000);
+        const found = await store.findSimilarImages(query, 12, 1000, 'sightengine');
         const mine = found.filter((n) => stored.some((s) => s.hex === n.phash));
         const expected = stored.filter((s) => hammingDistance(s, query) <= 12);
         expect(mine.map((n) => n.phash).sort()).toEqual(expected.map((s) => s.hex).sort());
@@ -148,7 +162,7 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       const tiny = judged({ phash: null, width: 8, height: 8 });
       await store.saveJudgedImage(flat);
       await store.saveJudgedImage(tiny);
-      expect(await store.findSimilarImages(phash, 15, 10)).toEqual([]);
+      expect(await store.findSimilarImages(phash, 15, 10, 'sightengine')).toEqual([]);
       expect((await store.findImageBySha256(flat.sha256))?.phash).toBe(phash.hex);
       expect((await store.findImageBySha256(tiny.sha256))?.phash).toBeNull();
     });

@@ -69,6 +69,25 @@ export async function decodeImage(bytes: Uint8Array, options: { maxPixels: numbe
   }
 }
 
+/**
+ * The picture as a classifier sees it: displayed orientation, colours converted to sRGB (unlike the
+ * hash path, a classifier was trained on correctly coloured pictures), stretched to a `size` square
+ * as the model expects, transparency over white.
+ */
+export async function decodeForClassifier(bytes: Uint8Array, options: { size: number; maxPixels: number }): Promise<RgbaImage> {
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: options.maxPixels, autoOrient: true, failOn: 'error' })
+      .resize(options.size, options.size, { fit: 'fill' })
+      .flatten({ background: '#ffffff' })
+      .ensureAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, data };
+  } catch (error) {
+    throw undecodable(error);
+  }
+}
+
 function jpegShrinkFactor(width: number, height: number): number {
   let factor = 1;
   while (factor < 8 && Math.min(width, height) / (factor * 2) >= MIN_SHORT_SIDE_AFTER_SHRINK) factor *= 2;

@@ -2,7 +2,7 @@ import { sha256Hex } from '../dedupe/content-digest.js';
 import { chooseReusableNeighbour, lookupRadius, type NearDuplicateLimits } from '../dedupe/near-duplicate-policy.js';
 import { computePerceptualHash, detailLevel } from '../dedupe/perceptual-hash.js';
 import type { Downloader } from '../media/download.js';
-import { decodeImage } from '../media/image-decode.js';
+import { decodeForClassifier, decodeImage } from '../media/image-decode.js';
 import { sniffImageFormat } from '../media/media-type.js';
 import type { ImageModerator } from '../providers/image-moderator.js';
 import { ProviderError } from '../providers/provider-error.js';
@@ -52,8 +52,11 @@ export async function analyseImage(
   const sha256 = sha256Hex(bytes);
   audit.sha256 = sha256;
 
+  const moderator = deps.imageModerator;
+  // Only the current provider's judgements are reused: after switching from the local model to
+  // SightEngine, say, an image passed by the local model (which sees no weapons) is judged again.
   const exact = await deps.store.findImageBySha256(sha256);
-  if (exact) {
+  if (exact && exact.provider === moderator.name) {
     audit.phash = exact.phash;
     return reuse(exact, 0, 'cache_exact', audit, [toSimilarItem({ ...exact, distance: 0 })]);
   }
@@ -65,7 +68,7 @@ export async function analyseImage(
   audit.phash = phash?.hex ?? null;
 
   // Images smaller than the 16x16 hash grid have no meaningful hash: exact matches only.
-  const neighbours = phash ? await deps.store.findSimilarImages(phash, lookupRadius(deps.dedupe), NEIGHBOURS_CONSIDERED) : [];
+  const neighbours = phash ? await deps.store.findSimilarImages(phash, lookupRadius(deps.dedupe), NEIGHBOURS_CONSIDERED, moderator.name) : [];
   const similarItems = [...neighbours]
     .sort((a, b) => a.distance - b.distance)
     .slice(0, SIMILAR_ITEMS_LIMIT)
@@ -73,10 +76,10 @@ export async function analyseImage(
   const reusable = chooseReusableNeighbour(neighbours, { lowDetail, animated: decoded.animated }, deps.dedupe);
   if (reusable) return { ...reuse(reusable, reusable.distance, 'cache_near', audit, similarItems), sha256, phash: phash?.hex ?? null };
 
-  const moderator = deps.imageModerator;
   audit.provider = moderator.name;
+  const pixels = moderator.pixelSize ? await decodeForClassifier(bytes, { size: moderator.pixelSize, maxPixels: deps.imageMaxPixels }) : undefined;
   try {
-    const judged = await moderator.moderate({ bytes, mime }, signal);
+    const judged = await moderator.moderate({ bytes, mime, ...(pixels && { pixels }) }, signal);
     audit.rawResponse = judged.rawResponse;
     if (judged.cacheable) {
       await deps.store.saveJudgedImage({

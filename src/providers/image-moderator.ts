@@ -1,3 +1,4 @@
+import type { RgbaImage } from '../media/image-decode.js';
 import type { CategoryScores, Decision, ReviewDetails } from './thresholds.js';
 
 /** What every image classifier (SightEngine, the local model, video frames) offers the use cases. */
@@ -6,6 +7,8 @@ export type ImageInput = {
   /** The exact bytes that were hashed, so the provider judges what we identified. */
   bytes: Uint8Array;
   mime: string;
+  /** The picture decoded to `pixelSize` x `pixelSize`, for moderators that classify pixels themselves. */
+  pixels?: RgbaImage;
 };
 
 export type ImageModeration = {
@@ -24,5 +27,7 @@ export interface ImageModerator {
   readonly name: string;
   /** `provider`: a paid external service; `local`: judged inside this process. */
   readonly source: 'provider' | 'local';
+  /** Side of the square RGBA picture this moderator reads from `input.pixels`; null when it reads the bytes. */
+  readonly pixelSize: number | null;
   moderate(input: ImageInput, signal?: AbortSignal): Promise<ImageModeration>;
 }

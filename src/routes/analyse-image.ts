@@ -53,8 +53,8 @@ export const AnalyseImageResponseSchema = z
     reason: z.string().openapi({ description: 'Why, in words.' }),
     source: z
       .enum(['provider', 'cache_exact', 'cache_near', 'local', 'error'])
-      .openapi({ description: 'How the decision was reached: a provider call, an exact (sha256) or near (perceptual hash) earlier match, a local rule, or a provider failure (then `review`).' }),
-    provider: z.string().openapi({ description: 'The provider that judged the image (or the earlier image it matched); `none` when no classifier is configured.' }),
+      .openapi({ description: 'How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).' }),
+    provider: z.string().openapi({ description: 'The classifier that judged the image (or the earlier image it matched): `sightengine` or `nsfwjs` (offline).' }),
     review_details: ReviewDetailsSchema.optional(),
     similar_items: z.array(SimilarItemSchema).optional().openapi({ description: 'Earlier images within the near-duplicate distance, closest first.' }),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).openapi({ description: 'Hex SHA-256 of the downloaded bytes.' }),
@@ -85,7 +85,7 @@ export const analyseImageRoute = createRoute({
   tags: ['Analyse'],
   summary: 'Moderate one image by URL',
   description:
-    'Downloads the image, and answers from an earlier decision when the same bytes (SHA-256) or a near-identical picture (perceptual hash) was judged before; otherwise asks the image provider. Every call leaves one row in moderation_log.',
+    'Downloads the image, and answers from an earlier decision when the same bytes (SHA-256) or a near-identical picture (perceptual hash) was judged before; otherwise asks the image classifier (SightEngine when configured, else the offline model). Every call leaves one row in moderation_log.',
   request: {
     body: { required: true, content: { 'application/json': { schema: AnalyseImageRequestSchema } } },
   },

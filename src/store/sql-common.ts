@@ -21,17 +21,41 @@ export function similarImagesSql(columns: string, distance: (word: number) => st
   return `SELECT * FROM (
       SELECT ${columns}, ${distanceSum} AS distance
       FROM images i
-      WHERE i.id IN (SELECT c.image_id FROM image_hash_chunks c WHERE ${chunkPredicate})
+      WHERE i.provider = ? AND i.id IN (SELECT c.image_id FROM image_hash_chunks c WHERE ${chunkPredicate})
     ) AS candidates
     WHERE distance <= ?
     ORDER BY CASE WHEN decision = 'pass' THEN 1 ELSE 0 END, distance, id
     LIMIT ?`;
 }
 
-/** Parameters for similarImagesSql: the four query words first, then the chunk pairs. */
-export function similarImagesParams<Word>(hash: PerceptualHash, toWord: (word: bigint) => Word, maxDistance: number, limit: number) {
+/** Parameters for similarImagesSql: the four query words, the provider, the chunk pairs, the bounds. */
+export function similarImagesParams<Word>(
+  hash: PerceptualHash,
+  toWord: (word: bigint) => Word,
+  provider: string,
+  maxDistance: number,
+  limit: number,
+) {
   const chunkParams = hashChunks(hash).flatMap((value, index) => [index, value]);
-  return [...hash.words.map(toWord), ...chunkParams, maxDistance, limit];
+  return [...hash.words.map(toWord), provider, ...chunkParams, maxDistance, limit];
+}
+
+/**
+ * Replaces the judgement of an image judged by another provider (switching from the local model to
+ * SightEngine, say). The hash and its index rows stay: the bytes are the same.
+ */
+export const replaceJudgementSql = 'UPDATE images SET decision = ?, reason = ?, labels = ?, scores = ?, provider = ? WHERE sha256 = ? AND provider <> ?';
+
+export function replaceJudgementParams(image: NewJudgedImage): string[] {
+  return [
+    image.decision,
+    image.reason.slice(0, 1024),
+    JSON.stringify(image.labels),
+    JSON.stringify(image.scores),
+    image.provider,
+    image.sha256,
+    image.provider,
+  ];
 }
 
 export const insertImageColumns =

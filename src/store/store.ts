@@ -88,8 +88,11 @@ export interface Store {
    * Neighbours within `maxDistance` (at most 15) through the chunk index: those judged review or
    * flagged first, each group closest first.
    */
-  findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]>;
-  /** Stores a judgement; when the sha256 is already stored the earlier row wins. */
+  findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]>;
+  /**
+   * Stores a judgement. When the sha256 is stored already, the earlier judgement of the same provider
+   * wins, and one by another provider is replaced.
+   */
   saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }>;
   findJudgedText(digest: string, provider: string): Promise<JudgedText | null>;
   /** Stores a text judgement; when the same digest and provider are stored already the earlier row wins. */

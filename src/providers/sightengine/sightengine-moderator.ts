@@ -36,6 +36,7 @@ const THROUGHPUT_LIMIT_CODE = 37;
 export class SightengineModerator implements ImageModerator {
   readonly name = PROVIDER;
   readonly source = 'provider' as const;
+  readonly pixelSize = null;
   private readonly agent: Agent;
 
   constructor(private readonly options: SightengineOptions) {

@@ -11,6 +11,8 @@ import {
   insertTextSql,
   logColumns,
   logParams,
+  replaceJudgementParams,
+  replaceJudgementSql,
   similarImagesParams,
   similarImagesSql,
   selectTextSql,
@@ -104,9 +106,9 @@ export class MysqlStore implements Store {
     return rows[0] ? toJudgedImage(rows[0]) : null;
   }
 
-  async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]> {
+  async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]> {
     const sql = similarImagesSql(selectImageColumns, (word) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`);
-    const [rows] = await this.pool.query<Row[]>(sql, similarImagesParams(hash, toDecimal, maxDistance, limit));
+    const [rows] = await this.pool.query<Row[]>(sql, similarImagesParams(hash, toDecimal, provider, maxDistance, limit));
     return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
   }
 
@@ -130,10 +132,11 @@ export class MysqlStore implements Store {
       return { id, created: true };
     } catch (error) {
       await connection.rollback().catch(() => undefined);
-      // Another request judged the same bytes first: its row wins. (A plain INSERT with this catch,
-      // because mysql2's FOUND_ROWS flag makes ON DUPLICATE KEY report a no-op as one affected row,
-      // and INSERT IGNORE would also silence unrelated errors.)
+      // The bytes are stored already: the same provider's earlier judgement wins, another provider's is
+      // replaced. (A plain INSERT with this catch, because mysql2's FOUND_ROWS flag makes ON DUPLICATE
+      // KEY report a no-op as one affected row, and INSERT IGNORE would also silence unrelated errors.)
       if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+      await connection.query(replaceJudgementSql, replaceJudgementParams(image));
       const [rows] = await connection.query<Row[]>('SELECT id FROM images WHERE sha256 = ?', [image.sha256]);
       return { id: Number(rows[0]?.id), created: false };
     } finally {

@@ -12,6 +12,8 @@ import {
   insertTextSql,
   logColumns,
   logParams,
+  replaceJudgementParams,
+  replaceJudgementSql,
   similarImagesParams,
   similarImagesSql,
   selectTextSql,
@@ -79,9 +81,9 @@ export class SqliteStore implements Store {
     return row ? toJudgedImage(row as Record<string, unknown>) : null;
   }
 
-  async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number): Promise<SimilarImage[]> {
+  async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]> {
     const statement = this.statement(similarImagesSql(imageColumns, (word) => `popcount_xor(i.phash${word}, ?)`)).safeIntegers(true);
-    const rows = statement.all(...similarImagesParams(hash, toSigned, maxDistance, limit)) as Record<string, unknown>[];
+    const rows = statement.all(...similarImagesParams(hash, toSigned, provider, maxDistance, limit)) as Record<string, unknown>[];
     return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
   }
 
@@ -92,6 +94,7 @@ export class SqliteStore implements Store {
         .statement(`INSERT INTO images (${insertImageColumns}) VALUES (${placeholders}) ON CONFLICT (sha256) DO NOTHING`)
         .run(...insertImageParams(image, toSigned));
       if (result.changes === 0) {
+        this.statement(replaceJudgementSql).run(...replaceJudgementParams(image));
         const existing = this.statement('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number };
         return { id: Number(existing.id), created: false };
       }
