@@ -7,6 +7,7 @@ import { LocalImageModerator } from './providers/local/local-image-moderator.js'
 import { LocalTextModerator } from './providers/local/local-text-moderator.js';
 import { SightengineModerator } from './providers/sightengine/sightengine-moderator.js';
 import type { TextModerator } from './providers/text-moderator.js';
+import { createImageInFlight } from './moderation/analyse-image.js';
 import type { RouteDeps } from './routes/index.js';
 import { openStore } from './store/open-store.js';
 
@@ -72,6 +73,7 @@ export async function buildDeps(config: Config): Promise<Deps> {
     store,
     downloader,
     imageModerator,
+    inFlight: createImageInFlight(),
     textModerator: selectTextModerator(config),
     textLimits: config.text,
     maxBodyBytes: config.maxBodyBytes,

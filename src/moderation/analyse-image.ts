@@ -1,6 +1,6 @@
 import { sha256Hex } from '../dedupe/content-digest.js';
 import { chooseReusableNeighbour, lookupRadius, type NearDuplicateLimits } from '../dedupe/near-duplicate-policy.js';
-import { computePerceptualHash, detailLevel } from '../dedupe/perceptual-hash.js';
+import { computePerceptualHash, detailLevel, hammingDistance, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import type { Downloader } from '../media/download.js';
 import { decodeForClassifier, decodeImage } from '../media/image-decode.js';
 import { sniffImageFormat } from '../media/media-type.js';
@@ -9,11 +9,29 @@ import { ProviderError } from '../providers/provider-error.js';
 import type { Decision, ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedImage, SimilarImage, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
+import { SingleFlight, type Flight } from './single-flight.js';
 
 /**
  * POST /analyse/image as a use case: download, identify (sha256, then perceptual hash), reuse an
  * earlier decision when the policy allows, otherwise ask the image moderator and remember its answer.
+ *
+ * Concurrent requests share work instead of repeating it: the same URL in flight is downloaded once,
+ * the same bytes are judged once, and a near-identical picture waits for the judgement of one being
+ * judged right now. Shared work runs without any one caller's abort signal, so a client that hangs up
+ * does not fail the others; it still finishes, and its answer is stored for the next request.
  */
+
+/** Work in progress, shared by every request of the process. */
+export type ImageInFlight = {
+  byUrl: SingleFlight<ImageAnalysis>;
+  bySha256: SingleFlight<ImageAnalysis>;
+  /** Pictures waiting for their provider's answer, by perceptual hash. */
+  judging: Set<{ hash: PerceptualHash; url: string; done: Promise<ImageAnalysis | undefined> }>;
+};
+
+export function createImageInFlight(): ImageInFlight {
+  return { byUrl: new SingleFlight(), bySha256: new SingleFlight(), judging: new Set() };
+}
 
 export type ImageAnalysisDeps = {
   store: Store;
@@ -21,6 +39,7 @@ export type ImageAnalysisDeps = {
   imageModerator: ImageModerator;
   dedupe: NearDuplicateLimits & { minDetail: number };
   imageMaxPixels: number;
+  inFlight: ImageInFlight;
 };
 
 export type SimilarItem = { url: string | null; similarity: number; decision: Decision; labels: string[] };
@@ -35,6 +54,8 @@ export type ImageAnalysis = {
   phash: string | null;
   source: DecisionSource;
   provider: string;
+  /** The stored judgement this answer comes from, when there is one. */
+  imageId?: number | undefined;
 };
 
 /** How many neighbours the reuse policy sees (the store lists review/flagged ones first). */
@@ -42,30 +63,55 @@ const NEIGHBOURS_CONSIDERED = 20;
 /** How many of them, closest first, the response shows. */
 const SIMILAR_ITEMS_LIMIT = 5;
 
-export async function analyseImage(
-  deps: ImageAnalysisDeps,
-  request: { url: string },
-  audit: AuditRecord,
-  signal?: AbortSignal,
-): Promise<ImageAnalysis> {
-  const { bytes } = await deps.downloader.download(request.url, { signal });
-  const sha256 = sha256Hex(bytes);
-  audit.sha256 = sha256;
+export async function analyseImage(deps: ImageAnalysisDeps, request: { url: string }, audit: AuditRecord): Promise<ImageAnalysis> {
+  const flight = deps.inFlight.byUrl.run(request.url, (trail) => analyseUrl(deps, request.url, trail));
+  return joinFlight(flight, audit);
+}
 
+async function analyseUrl(deps: ImageAnalysisDeps, url: string, trail: AuditRecord): Promise<ImageAnalysis> {
+  const { bytes } = await deps.downloader.download(url);
+  const sha256 = sha256Hex(bytes);
+  trail.sha256 = sha256;
+  const flight = deps.inFlight.bySha256.run(sha256, (shaTrail) => judgeBytes(deps, url, bytes, sha256, shaTrail));
+  return joinFlight(flight, trail);
+}
+
+/**
+ * Waits for a flight and copies what it learned into the caller's audit record. A caller that joined
+ * someone else's flight reports the decision as a duplicate, without a provider call of its own; a
+ * shared provider failure stays a failure (nothing was reused).
+ */
+async function joinFlight(flight: Flight<ImageAnalysis>, audit: AuditRecord): Promise<ImageAnalysis> {
+  try {
+    const result = await flight.done;
+    Object.assign(audit, flight.trail);
+    if (!flight.joined || result.source === 'error' || result.isDuplicate) return result;
+    Object.assign(audit, { source: 'cache_exact', matchedItemId: result.imageId ?? null, matchedDistance: 0, rawResponse: null });
+    return { ...result, isDuplicate: true, source: 'cache_exact' };
+  } catch (error) {
+    Object.assign(audit, flight.trail);
+    throw error;
+  }
+}
+
+async function judgeBytes(deps: ImageAnalysisDeps, url: string, bytes: Buffer, sha256: string, trail: AuditRecord): Promise<ImageAnalysis> {
+  trail.sha256 = sha256;
   const moderator = deps.imageModerator;
   // Only the current provider's judgements are reused: after switching from the local model to
   // SightEngine, say, an image passed by the local model (which sees no weapons) is judged again.
   const exact = await deps.store.findImageBySha256(sha256);
   if (exact && exact.provider === moderator.name) {
-    audit.phash = exact.phash;
-    return reuse(exact, 0, 'cache_exact', audit, [toSimilarItem({ ...exact, distance: 0 })]);
+    trail.phash = exact.phash;
+    return reuse(exact, 0, 'cache_exact', trail, [toSimilarItem({ ...exact, distance: 0 })]);
   }
 
   const { mime, format } = await sniffImageFormat(bytes);
   const decoded = await decodeImage(bytes, { maxPixels: deps.imageMaxPixels });
   const phash = computePerceptualHash(decoded.pixels);
   const lowDetail = detailLevel(decoded.pixels) < deps.dedupe.minDetail;
-  audit.phash = phash?.hex ?? null;
+  const traits = { lowDetail, animated: decoded.animated };
+  trail.phash = phash?.hex ?? null;
+  const identity = { sha256, phash: phash?.hex ?? null };
 
   // Images smaller than the 16x16 hash grid have no meaningful hash: exact matches only.
   const neighbours = phash ? await deps.store.findSimilarImages(phash, lookupRadius(deps.dedupe), NEIGHBOURS_CONSIDERED, moderator.name) : [];
@@ -73,76 +119,121 @@ export async function analyseImage(
     .sort((a, b) => a.distance - b.distance)
     .slice(0, SIMILAR_ITEMS_LIMIT)
     .map(toSimilarItem);
-  const reusable = chooseReusableNeighbour(neighbours, { lowDetail, animated: decoded.animated }, deps.dedupe);
-  if (reusable) return { ...reuse(reusable, reusable.distance, 'cache_near', audit, similarItems), sha256, phash: phash?.hex ?? null };
+  const reusable = chooseReusableNeighbour(neighbours, traits, deps.dedupe);
+  if (reusable) return { ...reuse(reusable, reusable.distance, 'cache_near', trail, similarItems), ...identity };
 
-  audit.provider = moderator.name;
-  const pixels = moderator.pixelSize ? await decodeForClassifier(bytes, { size: moderator.pixelSize, maxPixels: deps.imageMaxPixels }) : undefined;
+  // A near-identical picture is being judged right now (a batch holding an upload and its thumbnail):
+  // wait for that answer rather than paying for a second one. The check and the registration below
+  // happen without an await in between, so two such pictures cannot both miss each other.
+  const judgingNow = phash ? closestJudging(deps.inFlight.judging, phash, lookupRadius(deps.dedupe)) : undefined;
+  if (judgingNow) {
+    const other = await judgingNow.entry.done;
+    const neighbour = other && other.source !== 'error' ? { ...other, distance: judgingNow.distance } : undefined;
+    if (neighbour && chooseReusableNeighbour([neighbour], traits, deps.dedupe)) {
+      return { ...reuseInFlight(neighbour, judgingNow.entry.url, trail, similarItems), ...identity };
+    }
+  }
+
+  let announce: (result: ImageAnalysis | undefined) => void = () => undefined;
+  const entry = phash && !lowDetail ? { hash: phash, url, done: new Promise<ImageAnalysis | undefined>((resolve) => (announce = resolve)) } : undefined;
+  if (entry) deps.inFlight.judging.add(entry);
   try {
-    const judged = await moderator.moderate({ bytes, mime, ...(pixels && { pixels }) }, signal);
-    audit.rawResponse = judged.rawResponse;
+    const result = { ...(await askModerator(deps, { url, bytes, mime, format, decoded, phash, lowDetail }, trail, similarItems)), ...identity };
+    announce(result);
+    return result;
+  } catch (error) {
+    announce(undefined);
+    throw error;
+  } finally {
+    if (entry) deps.inFlight.judging.delete(entry);
+  }
+}
+
+type Identified = {
+  url: string;
+  bytes: Buffer;
+  mime: string;
+  format: string;
+  decoded: Awaited<ReturnType<typeof decodeImage>>;
+  phash: PerceptualHash | null;
+  lowDetail: boolean;
+};
+
+async function askModerator(deps: ImageAnalysisDeps, image: Identified, trail: AuditRecord, similarItems: SimilarItem[]): Promise<Omit<ImageAnalysis, 'sha256' | 'phash'>> {
+  const moderator = deps.imageModerator;
+  trail.provider = moderator.name;
+  const pixels = moderator.pixelSize ? await decodeForClassifier(image.bytes, { size: moderator.pixelSize, maxPixels: deps.imageMaxPixels }) : undefined;
+  try {
+    const judged = await moderator.moderate({ bytes: image.bytes, mime: image.mime, ...(pixels && { pixels }) });
+    trail.rawResponse = judged.rawResponse;
+    let imageId: number | undefined;
     if (judged.cacheable) {
-      await deps.store.saveJudgedImage({
-        sha256,
-        phash,
-        lowDetail,
-        animated: decoded.animated,
-        width: decoded.width,
-        height: decoded.height,
-        format,
+      ({ id: imageId } = await deps.store.saveJudgedImage({
+        sha256: trail.sha256 as string,
+        phash: image.phash,
+        lowDetail: image.lowDetail,
+        animated: image.decoded.animated,
+        width: image.decoded.width,
+        height: image.decoded.height,
+        format: image.format,
         decision: judged.decision,
         reason: judged.reason,
         labels: judged.details,
         scores: judged.scores,
         provider: judged.provider,
-        sourceUrl: request.url,
-      });
+        sourceUrl: image.url,
+      }));
     }
-    const source: DecisionSource = moderator.source;
-    Object.assign(audit, { decision: judged.decision, reason: judged.reason, source, provider: judged.provider });
+    Object.assign(trail, { decision: judged.decision, reason: judged.reason, source: moderator.source, provider: judged.provider });
     return {
       isDuplicate: false,
       decision: judged.decision,
       reason: judged.reason,
       reviewDetails: judged.details,
       similarItems,
-      sha256,
-      phash: phash?.hex ?? null,
-      source,
+      source: moderator.source,
       provider: judged.provider,
+      imageId,
     };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
     // An outage must not let content through, and must not fail the caller's upload with a 500:
     // the image is held for review and nothing is cached, so the next request asks again.
     const reason = `The image provider (${error.provider}) could not judge the image (${error.message}); held for human review.`;
-    Object.assign(audit, { decision: 'review', reason, source: 'error', error: error.message, rawResponse: error.details.rawResponse ?? null });
-    return {
-      isDuplicate: false,
-      decision: 'review',
-      reason,
-      reviewDetails: {},
-      similarItems,
-      sha256,
-      phash: phash?.hex ?? null,
-      source: 'error',
-      provider: error.provider,
-    };
+    Object.assign(trail, { decision: 'review', reason, source: 'error', error: error.message, rawResponse: error.details.rawResponse ?? null });
+    return { isDuplicate: false, decision: 'review', reason, reviewDetails: {}, similarItems, source: 'error', provider: error.provider };
   }
+}
+
+function closestJudging(judging: ImageInFlight['judging'], hash: PerceptualHash, radius: number) {
+  let best: { entry: ImageInFlight['judging'] extends Set<infer E> ? E : never; distance: number } | undefined;
+  for (const entry of judging) {
+    const distance = hammingDistance(entry.hash, hash);
+    if (distance <= radius && (!best || distance < best.distance)) best = { entry, distance };
+  }
+  return best;
+}
+
+/** Reuses the answer just given for a near-identical picture that was being judged meanwhile. */
+function reuseInFlight(other: ImageAnalysis & { distance: number }, url: string, trail: AuditRecord, similarItems: SimilarItem[]): ImageAnalysis {
+  const item: SimilarItem = { url, similarity: other.distance, decision: other.decision, labels: Object.keys(other.reviewDetails) };
+  Object.assign(trail, {
+    decision: other.decision,
+    reason: other.reason,
+    source: 'cache_near',
+    provider: other.provider,
+    matchedItemId: other.imageId ?? null,
+    matchedDistance: other.distance,
+  });
+  return { ...other, isDuplicate: true, source: 'cache_near', similarItems: [item, ...similarItems].slice(0, SIMILAR_ITEMS_LIMIT) };
 }
 
 function toSimilarItem(image: SimilarImage): SimilarItem {
   return { url: image.sourceUrl, similarity: image.distance, decision: image.decision, labels: Object.keys(image.labels) };
 }
 
-function reuse(
-  image: JudgedImage,
-  distance: number,
-  source: 'cache_exact' | 'cache_near',
-  audit: AuditRecord,
-  similarItems: SimilarItem[],
-): ImageAnalysis {
-  Object.assign(audit, {
+function reuse(image: JudgedImage, distance: number, source: 'cache_exact' | 'cache_near', trail: AuditRecord, similarItems: SimilarItem[]): ImageAnalysis {
+  Object.assign(trail, {
     decision: image.decision,
     reason: image.reason,
     source,
@@ -160,5 +251,6 @@ function reuse(
     phash: image.phash,
     source,
     provider: image.provider,
+    imageId: image.id,
   };
 }

@@ -100,7 +100,7 @@ export function registerAnalyseImage(app: OpenAPIHono<AppEnv>, deps: ImageAnalys
     const body = c.req.valid('json');
     const audit = c.get('audit');
     Object.assign(audit, { userUuid: body.user_uuid, contentIdentifier: body.url });
-    const result = await analyseImage(deps, { url: body.url }, audit, c.req.raw.signal);
+    const result = await analyseImage(deps, { url: body.url }, audit);
     return c.json(
       {
         request_id: c.get('requestId'),
