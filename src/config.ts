@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseThresholdOverrides, type ThresholdTable, defaultThresholds } from './providers/thresholds.js';
 import { parseCidrList, type CidrRange } from './media/address-policy.js';
 import { localImageModels, type LocalImageModel } from './providers/local/local-image-model.js';
+import type { ProviderLimits } from './providers/provider-limiter.js';
 
 /**
  * The one place that reads process.env. Everything else receives a typed Config.
@@ -38,12 +39,16 @@ const envSchema = z.object({
     .transform((value) => value.split(',').map((model) => model.trim()).filter(Boolean))
     .refine((models) => models.length > 0, { message: 'must name at least one model' }),
   SIGHTENGINE_TIMEOUT_MS: integer(100, 600_000).default(20_000),
+  SIGHTENGINE_MAX_CONCURRENT: integer(1, 1000).default(10),
+  SIGHTENGINE_MAX_RPS: z.coerce.number().min(0).max(10_000).default(0),
 
   TEXT_PROVIDER: z.enum(['auto', 'gemini', 'local']).default('auto'),
   GEMINI_API_KEY: z.string().optional(),
   GEMINI_MODEL: z.string().regex(/^[\w.-]+$/, 'must be a model name such as gemini-2.5-flash').default('gemini-2.5-flash'),
   GEMINI_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
   GEMINI_TIMEOUT_MS: integer(100, 600_000).default(15_000),
+  GEMINI_MAX_CONCURRENT: integer(1, 1000).default(10),
+  GEMINI_MAX_RPS: z.coerce.number().min(0).max(10_000).default(0),
   TEXT_MAX_CHARS: integer(1, 1_000_000).default(10_000),
   TEXT_CONTEXT_MAX_MESSAGES: integer(0, 1000).default(20),
   TEXT_CONTEXT_MAX_CHARS: integer(0, 1_000_000).default(20_000),
@@ -81,9 +86,10 @@ export type Config = {
     baseUrl: string;
     models: string[];
     timeoutMs: number;
+    limits: ProviderLimits;
   };
   textProvider: 'auto' | 'gemini' | 'local';
-  gemini: { apiKey: string | undefined; model: string; baseUrl: string; timeoutMs: number };
+  gemini: { apiKey: string | undefined; model: string; baseUrl: string; timeoutMs: number; limits: ProviderLimits };
   text: { maxChars: number; contextMaxMessages: number; contextMaxChars: number; logContent: boolean };
   retry: { maxRetries: number; baseDelayMs: number };
   thresholds: ThresholdTable;
@@ -156,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseUrl: e.SIGHTENGINE_BASE_URL.replace(/\/+$/, ''),
       models: e.SIGHTENGINE_MODELS,
       timeoutMs: e.SIGHTENGINE_TIMEOUT_MS,
+      // 0 means no requests-per-second limit.
+      limits: { maxConcurrent: e.SIGHTENGINE_MAX_CONCURRENT, maxPerSecond: e.SIGHTENGINE_MAX_RPS || undefined },
     },
     textProvider: e.TEXT_PROVIDER,
     gemini: {
@@ -163,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       model: e.GEMINI_MODEL,
       baseUrl: e.GEMINI_BASE_URL.replace(/\/+$/, ''),
       timeoutMs: e.GEMINI_TIMEOUT_MS,
+      limits: { maxConcurrent: e.GEMINI_MAX_CONCURRENT, maxPerSecond: e.GEMINI_MAX_RPS || undefined },
     },
     text: {
       maxChars: e.TEXT_MAX_CHARS,

@@ -3,6 +3,7 @@ import { AddressPolicy } from './media/address-policy.js';
 import { Downloader } from './media/download.js';
 import { GeminiModerator } from './providers/gemini/gemini-moderator.js';
 import type { ImageModerator } from './providers/image-moderator.js';
+import { ProviderLimiter } from './providers/provider-limiter.js';
 import { LocalImageModerator } from './providers/local/local-image-moderator.js';
 import { LocalTextModerator } from './providers/local/local-text-moderator.js';
 import { SightengineModerator } from './providers/sightengine/sightengine-moderator.js';
@@ -33,6 +34,7 @@ async function createImageModerator(config: Config): Promise<ImageModerator & { 
       timeoutMs: config.sightengine.timeoutMs,
       thresholds: config.thresholds,
       retry: config.retry,
+      limiter: new ProviderLimiter(config.sightengine.limits),
     });
   }
   // Loaded and warmed up before the service listens: readiness means the model answers.
@@ -42,7 +44,14 @@ async function createImageModerator(config: Config): Promise<ImageModerator & { 
 export function selectTextModerator(config: Config): TextModerator {
   const { apiKey } = config.gemini;
   if (config.textProvider !== 'local' && apiKey) {
-    return new GeminiModerator({ apiKey, model: config.gemini.model, baseUrl: config.gemini.baseUrl, timeoutMs: config.gemini.timeoutMs, retry: config.retry });
+    return new GeminiModerator({
+      apiKey,
+      model: config.gemini.model,
+      baseUrl: config.gemini.baseUrl,
+      timeoutMs: config.gemini.timeoutMs,
+      retry: config.retry,
+      limiter: new ProviderLimiter(config.gemini.limits),
+    });
   }
   return new LocalTextModerator();
 }

@@ -4,6 +4,7 @@ import { ProviderError } from '../src/providers/provider-error.js';
 import type { TextInput } from '../src/providers/text-moderator.js';
 import { startFakeGemini, type FakeGemini, type GeminiScript, type RecordedGeminiRequest } from './fakes/fake-gemini.js';
 import { rejection } from './helpers/rejection.js';
+import { ProviderLimiter } from '../src/providers/provider-limiter.js';
 
 // GeminiModerator over real HTTP, through the real @google/genai SDK, against the loopback fake.
 
@@ -20,6 +21,7 @@ function moderator(overrides: Partial<GeminiOptions> = {}): GeminiModerator {
     // Far beyond the tests' own limits, so an error that only comes from waiting out the timeout fails.
     timeoutMs: 20_000,
     retry: { maxRetries: 2, baseDelayMs: 1 },
+    limiter: new ProviderLimiter({ maxConcurrent: 10 }),
     ...overrides,
   });
 }

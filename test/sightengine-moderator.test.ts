@@ -10,6 +10,7 @@ import {
   type SightengineModelScores,
 } from './fakes/fake-sightengine.js';
 import { rejection } from './helpers/rejection.js';
+import { ProviderLimiter } from '../src/providers/provider-limiter.js';
 
 const MODELS = ['nudity-2.1', 'weapon', 'recreational_drug', 'gore-2.0', 'offensive-2.0', 'self-harm'];
 
@@ -45,6 +46,7 @@ function moderator(overrides: Partial<SightengineOptions> = {}): SightengineMode
     timeoutMs: 20_000,
     thresholds: defaultThresholds({ review: 0.5, flag: 0.85 }),
     retry: { maxRetries: 2, baseDelayMs: 1 },
+    limiter: new ProviderLimiter({ maxConcurrent: 10 }),
     ...overrides,
   });
   moderators.push(created);

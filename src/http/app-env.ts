@@ -6,5 +6,7 @@ export type AppEnv = {
     requestId: string;
     /** Present on /analyse/* requests: what will become the moderation_log row. */
     audit: AuditRecord;
+    /** Set by a handler that writes its own rows (one per batch item) instead of this request's one. */
+    auditWrittenByHandler: boolean;
   };
 };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.js';
 import type { AuditRecord } from '../moderation/audit-record.js';
-import type { ContentType, Store } from '../store/store.js';
+import type { ContentType, ModerationLogEntry, Store } from '../store/store.js';
 import type { AppEnv } from './app-env.js';
 import { errorResponse } from './error-handler.js';
 
@@ -31,17 +31,29 @@ export function auditTrail(store: Store): MiddlewareHandler<AppEnv> {
     const audit: AuditRecord = { contentType: contentTypeOf(c.req.path) };
     c.set('audit', audit);
     await next();
-    try {
-      await store.appendLog({
-        ...audit,
-        contentType: audit.contentType ?? contentTypeOf(c.req.path),
-        requestId: c.get('requestId'),
-        httpStatus: c.res.status,
-        latencyMs: performance.now() - started,
-      });
-    } catch (error) {
-      console.error(`[${c.get('requestId')}] moderation_log write failed:`, error instanceof Error ? error.message : error);
-      c.res = errorResponse(c, new AppError('audit_unavailable', 'The audit log could not be written, so the request was not answered. Retry later.'));
-    }
+    if (c.get('auditWrittenByHandler')) return;
+    const written = await appendAuditRow(store, {
+      ...audit,
+      contentType: audit.contentType ?? contentTypeOf(c.req.path),
+      requestId: c.get('requestId'),
+      httpStatus: c.res.status,
+      latencyMs: performance.now() - started,
+    });
+    if (!written) c.res = errorResponse(c, auditUnavailable());
   };
+}
+
+/** Writes one moderation_log row; false (and a log line) when the store refuses it. */
+export async function appendAuditRow(store: Store, entry: ModerationLogEntry): Promise<boolean> {
+  try {
+    await store.appendLog(entry);
+    return true;
+  } catch (error) {
+    console.error(`[${entry.requestId}] moderation_log write failed:`, error instanceof Error ? error.message : error);
+    return false;
+  }
+}
+
+export function auditUnavailable(): AppError {
+  return new AppError('audit_unavailable', 'The audit log could not be written, so the request was not answered. Retry later.');
 }

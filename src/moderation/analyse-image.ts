@@ -81,7 +81,7 @@ async function analyseUrl(deps: ImageAnalysisDeps, url: string, trail: AuditReco
  * someone else's flight reports the decision as a duplicate, without a provider call of its own; a
  * shared provider failure stays a failure (nothing was reused).
  */
-async function joinFlight(flight: Flight<ImageAnalysis>, audit: AuditRecord): Promise<ImageAnalysis> {
+export async function joinFlight(flight: Flight<ImageAnalysis>, audit: AuditRecord): Promise<ImageAnalysis> {
   try {
     const result = await flight.done;
     Object.assign(audit, flight.trail);

@@ -8,12 +8,21 @@ import pLimit from 'p-limit';
  * arrival order: p-limit's queue is first in, first out, and start slots are handed out in the order
  * calls leave it.
  */
+export type ProviderLimits = { maxConcurrent: number; maxPerSecond?: number | undefined };
+
+/** The clock the limiter spaces calls by; tests pass their own. */
+export type Clock = { now(): number; sleep(ms: number): Promise<unknown> };
+const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => sleep(ms) };
+
 export class ProviderLimiter {
   private readonly limit;
   private readonly spacingMs: number;
   private nextStart = 0;
 
-  constructor(options: { maxConcurrent: number; maxPerSecond?: number | undefined }) {
+  constructor(
+    options: ProviderLimits,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.limit = pLimit(options.maxConcurrent);
     this.spacingMs = options.maxPerSecond ? 1000 / options.maxPerSecond : 0;
   }
@@ -26,10 +35,10 @@ export class ProviderLimiter {
   run<T>(call: () => Promise<T>): Promise<T> {
     return this.limit(async () => {
       if (this.spacingMs > 0) {
-        const now = Date.now();
+        const now = this.clock.now();
         const start = Math.max(now, this.nextStart);
         this.nextStart = start + this.spacingMs;
-        if (start > now) await sleep(start - now);
+        if (start > now) await this.clock.sleep(start - now);
       }
       return call();
     });

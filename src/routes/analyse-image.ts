@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
 import { analyseErrorResponses } from '../http/error-schemas.js';
-import { analyseImage, type ImageAnalysisDeps } from '../moderation/analyse-image.js';
+import { analyseImage, type ImageAnalysis, type ImageAnalysisDeps } from '../moderation/analyse-image.js';
 import { moderationCategories } from '../providers/thresholds.js';
 
 export const AnalyseImageRequestSchema = z
@@ -95,26 +95,27 @@ export const analyseImageRoute = createRoute({
   },
 });
 
+/** The response fields of one analysed image, shared by the single and the batch endpoint. */
+export function imageAnalysisBody(result: ImageAnalysis) {
+  return {
+    is_duplicate: result.isDuplicate,
+    decision: result.decision,
+    reason: result.reason,
+    source: result.source,
+    provider: result.provider,
+    ...(Object.keys(result.reviewDetails).length > 0 && { review_details: result.reviewDetails }),
+    ...(result.similarItems.length > 0 && { similar_items: result.similarItems }),
+    sha256: result.sha256,
+    phash: result.phash,
+  };
+}
+
 export function registerAnalyseImage(app: OpenAPIHono<AppEnv>, deps: ImageAnalysisDeps): void {
   app.openapi(analyseImageRoute, async (c) => {
     const body = c.req.valid('json');
     const audit = c.get('audit');
     Object.assign(audit, { userUuid: body.user_uuid, contentIdentifier: body.url });
     const result = await analyseImage(deps, { url: body.url }, audit);
-    return c.json(
-      {
-        request_id: c.get('requestId'),
-        is_duplicate: result.isDuplicate,
-        decision: result.decision,
-        reason: result.reason,
-        source: result.source,
-        provider: result.provider,
-        ...(Object.keys(result.reviewDetails).length > 0 && { review_details: result.reviewDetails }),
-        ...(result.similarItems.length > 0 && { similar_items: result.similarItems }),
-        sha256: result.sha256,
-        phash: result.phash,
-      },
-      200,
-    );
+    return c.json({ request_id: c.get('requestId'), ...imageAnalysisBody(result) }, 200);
   });
 }

@@ -4,6 +4,7 @@ import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
 import type { TextAnalysisDeps } from '../moderation/analyse-text.js';
 import type { Store } from '../store/store.js';
 import { analyseImageRoute, registerAnalyseImage } from './analyse-image.js';
+import { analyseImagesBatchRoute, registerAnalyseImagesBatch } from './analyse-images-batch.js';
 import { analyseTextRoute, registerAnalyseText } from './analyse-text.js';
 import { registerDocs } from './docs.js';
 import { healthzRoute, readyzRoute, registerHealth } from './health.js';
@@ -13,10 +14,11 @@ import { healthzRoute, readyzRoute, registerHealth } from './health.js';
 export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & { store: Store; maxBodyBytes: number };
 
 /** Every documented route, in the order they appear in the OpenAPI document. */
-const documentedRoutes = [analyseImageRoute, analyseTextRoute, healthzRoute, readyzRoute];
+const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseTextRoute, healthzRoute, readyzRoute];
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void {
   registerAnalyseImage(app, deps);
+  registerAnalyseImagesBatch(app, deps);
   registerAnalyseText(app, deps);
   registerHealth(app, deps.store);
   registerDocs(app, openApiDocument());

@@ -32,8 +32,13 @@ export type FakeSightengine = {
   apiSecret: string;
   requests: RecordedSightengineRequest[];
   readonly callCount: number;
+  /** Most check.json requests open at the same time since the start (or the last reset). */
+  readonly peakConcurrency: number;
+  resetPeakConcurrency(): void;
   enqueue(...responses: ScriptedResponse[]): void;
   setScorer(scorer: (media: Buffer) => SightengineModelScores): void;
+  /** Milliseconds to wait before each normal (unscripted) answer; default none. */
+  setLatency(latency: () => number): void;
   close(): Promise<void>;
 };
 
@@ -120,6 +125,9 @@ export async function startFakeSightengine(
   const requests: RecordedSightengineRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let callCount = 0;
+  let inFlight = 0;
+  let peakConcurrency = 0;
+  let latency: () => number = () => 0;
 
   function answer(res: ServerResponse, request: RecordedSightengineRequest): void {
     const { fields, media } = request;
@@ -183,6 +191,9 @@ export async function startFakeSightengine(
       return sendJson(res, 404, { status: 'failure', error: { type: 'request_error', code: 404, message: 'Not found' } });
     }
     callCount++;
+    inFlight++;
+    peakConcurrency = Math.max(peakConcurrency, inFlight);
+    res.on('close', () => inFlight--);
     let parsed: Awaited<ReturnType<typeof parseRequest>>;
     try {
       parsed = await parseRequest(req, url);
@@ -192,8 +203,15 @@ export async function startFakeSightengine(
     const request: RecordedSightengineRequest = { method: req.method, path: req.url ?? '/', ...parsed };
     requests.push(request);
     const scripted = queue.shift();
+    const delay = latency();
     if (scripted) play(res, scripted, request);
-    else answer(res, request);
+    else if (delay > 0) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer(res, request);
+      }, delay);
+      timers.add(timer);
+    } else answer(res, request);
   }
 
   const server = createServer((req, res) => {
@@ -209,6 +227,11 @@ export async function startFakeSightengine(
     get callCount() {
       return callCount;
     },
+    get peakConcurrency() {
+      return peakConcurrency;
+    },
+    resetPeakConcurrency: () => void (peakConcurrency = inFlight),
+    setLatency: (next) => void (latency = next),
     enqueue: (...responses) => void queue.push(...responses),
     setScorer: (next) => void (scorer = next),
     close: () => closeLoopbackServer(server, timers),

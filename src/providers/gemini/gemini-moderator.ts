@@ -1,6 +1,7 @@
 import { ApiError, GoogleGenAI, HarmBlockThreshold, HarmCategory, Type, type GenerateContentResponse, type Schema } from '@google/genai';
 import { z } from 'zod';
 import { ProviderError } from '../provider-error.js';
+import type { ProviderLimiter } from '../provider-limiter.js';
 import { withRetries, type RetryPolicy } from '../retry.js';
 import { isTextCategory, textCategories, type TextCategory, type TextInput, type TextModeration, type TextModerator } from '../text-moderator.js';
 import type { Decision } from '../thresholds.js';
@@ -18,6 +19,8 @@ export type GeminiOptions = {
   baseUrl: string;
   timeoutMs: number;
   retry: RetryPolicy;
+  /** Shared by every call of the process, retries included. */
+  limiter: ProviderLimiter;
 };
 
 const PROVIDER = 'gemini';
@@ -74,7 +77,7 @@ export class GeminiModerator implements TextModerator {
   }
 
   async moderate(input: TextInput, signal?: AbortSignal): Promise<TextModeration> {
-    const response = await withRetries(() => this.callOnce(input, signal), this.options.retry, signal);
+    const response = await withRetries(() => this.options.limiter.run(() => this.callOnce(input, signal)), this.options.retry, signal);
     return interpret(response);
   }
 

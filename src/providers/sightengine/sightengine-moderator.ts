@@ -2,6 +2,7 @@ import { Agent, FormData, request } from 'undici';
 import { decideFromScores, type ThresholdTable } from '../thresholds.js';
 import type { ImageInput, ImageModeration, ImageModerator } from '../image-moderator.js';
 import { ProviderError } from '../provider-error.js';
+import type { ProviderLimiter } from '../provider-limiter.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
 import { extractScores } from './sightengine-scores.js';
 
@@ -20,6 +21,8 @@ export type SightengineOptions = {
   timeoutMs: number;
   thresholds: ThresholdTable;
   retry: RetryPolicy;
+  /** Shared by every call of the process, retries included. */
+  limiter: ProviderLimiter;
 };
 
 const PROVIDER = 'sightengine';
@@ -44,7 +47,7 @@ export class SightengineModerator implements ImageModerator {
   }
 
   async moderate(input: ImageInput, signal?: AbortSignal): Promise<ImageModeration> {
-    const raw = await withRetries(() => this.callOnce(input, signal), this.options.retry, signal);
+    const raw = await withRetries(() => this.options.limiter.run(() => this.callOnce(input, signal)), this.options.retry, signal);
     // A "success" that leaves out a model we asked for has not judged that risk; passing the image
     // (and caching the pass) on it would let exactly that content through.
     const missing = this.options.models.filter((model) => !(responseKey(model) in raw));
