@@ -5,6 +5,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { buildDeps, type Deps } from '../src/deps.js';
 import { startContentServer, type ContentServer } from './helpers/content-server.js';
+import { startImageService, type ImageService, type Json } from './helpers/image-service.js';
 import { createSqliteDatabase, databaseBackends, type TestDatabase } from './helpers/databases.js';
 import { flatImage, patternImage, resizedRecompressed } from './helpers/images.js';
 import { failureBody, lowScores, startFakeSightengine, type FakeSightengine } from './fakes/fake-sightengine.js';
@@ -13,7 +14,6 @@ import { failureBody, lowScores, startFakeSightengine, type FakeSightengine } fr
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-type Json = Record<string, any>;
 
 describe.each(databaseBackends)('POST /analyse/image on $name', ({ name, create, available }) => {
   // Skipped only when no MySQL server is reachable and REQUIRE_MYSQL is not set (see helpers/databases.ts).
@@ -26,42 +26,27 @@ describe.each(databaseBackends)('POST /analyse/image on $name', ({ name, create,
     const flaggedContent = new Set<string>();
     let requestsMade = 0;
 
+    let service: ImageService;
+
     const post = async (body: unknown, raw?: string) => {
       requestsMade++;
-      const response = await app.request('/analyse/image', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: raw ?? JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Json, requestId: response.headers.get('x-request-id') };
+      return service.post('/analyse/image', body, raw);
     };
     const logRow = (requestId: string) => deps.store.findLogByRequestId(requestId);
 
     beforeAll(async () => {
       database = await create();
-      content = await startContentServer();
-      fake = await startFakeSightengine({
+      service = await startImageService(database, {
         scorer: (media) =>
           flaggedContent.has(sha256(media))
             ? { ...lowScores(), weapon: { classes: { firearm: 0.96, firearm_gesture: 0.01, firearm_toy: 0.01, knife: 0.02 } } }
             : lowScores(),
       });
-      const config = loadConfig({
-        DATABASE_URL: database.url,
-        SIGHTENGINE_API_USER: fake.apiUser,
-        SIGHTENGINE_API_SECRET: fake.apiSecret,
-        SIGHTENGINE_BASE_URL: fake.baseUrl,
-        FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
-        PROVIDER_RETRY_BASE_MS: '1',
-      });
-      deps = await buildDeps(config);
-      app = createApp(deps);
+      ({ content, fake, deps, app } = service);
     });
 
     afterAll(async () => {
-      await deps?.close();
-      await fake?.close();
-      await content?.close();
+      await service?.close();
       await database?.drop();
     });
 

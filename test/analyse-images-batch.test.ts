@@ -1,62 +1,37 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { buildDeps, type Deps } from '../src/deps.js';
-import { startContentServer, type ContentServer } from './helpers/content-server.js';
+import type { Deps } from '../src/deps.js';
+import type { ContentServer } from './helpers/content-server.js';
+import { startImageService, type ImageService, type Json } from './helpers/image-service.js';
 import { createSqliteDatabase, databaseBackends, type TestDatabase } from './helpers/databases.js';
 import { patternImage } from './helpers/images.js';
-import { startFakeSightengine, type FakeSightengine } from './fakes/fake-sightengine.js';
+import type { FakeSightengine } from './fakes/fake-sightengine.js';
 
 /** POST /analyse/images/batch end to end, with a fake SightEngine. */
 
-type Json = Record<string, any>;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-function sightengineEnv(database: TestDatabase, fake: FakeSightengine, extra: Record<string, string> = {}) {
-  return loadConfig({
-    DATABASE_URL: database.url,
-    SIGHTENGINE_API_USER: fake.apiUser,
-    SIGHTENGINE_API_SECRET: fake.apiSecret,
-    SIGHTENGINE_BASE_URL: fake.baseUrl,
-    FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
-    PROVIDER_RETRY_BASE_MS: '1',
-    ...extra,
-  });
-}
-
-async function postBatch(app: ReturnType<typeof createApp>, body: unknown) {
-  const response = await app.request('/analyse/images/batch', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Json };
-}
+const postBatch = (service: ImageService, body: unknown) => service.post('/analyse/images/batch', body);
 
 describe.each(databaseBackends)('POST /analyse/images/batch on $name', ({ name, create, available }) => {
   // Skipped only when no MySQL server is reachable and REQUIRE_MYSQL is not set (see helpers/databases.ts).
   describe.skipIf(!available)(name, () => {
     let database: TestDatabase;
+    let service: ImageService;
     let fake: FakeSightengine;
     let content: ContentServer;
     let deps: Deps;
-    let app: ReturnType<typeof createApp>;
     let seed = 100;
     const newImage = async (path: string) => content.serve(path, await patternImage(seed++, { width: 320, height: 240 }));
 
     beforeAll(async () => {
       database = await create();
-      content = await startContentServer();
-      fake = await startFakeSightengine();
-      deps = await buildDeps(sightengineEnv(database, fake));
-      app = createApp(deps);
+      service = await startImageService(database);
+      ({ content, fake, deps } = service);
     });
 
     afterAll(async () => {
-      await deps?.close();
-      await fake?.close();
-      await content?.close();
+      await service?.close();
       await database?.drop();
     });
 
@@ -64,7 +39,7 @@ describe.each(databaseBackends)('POST /analyse/images/batch on $name', ({ name, 
       const urls = await Promise.all(Array.from({ length: 12 }, (_, i) => newImage(`/order/${i}.jpg`)));
       fake.setLatency(() => Math.floor(Math.random() * 150));
       const rowsBefore = await database.countRows('moderation_log');
-      const { status, body } = await postBatch(app, { images: urls.map((url) => ({ url, user_uuid: 'album-owner' })), max_concurrent: 5 });
+      const { status, body } = await postBatch(service, { images: urls.map((url) => ({ url, user_uuid: 'album-owner' })), max_concurrent: 5 });
       fake.setLatency(() => 0);
       expect(status).toBe(200);
       expect(body).toMatchObject({ total_images: 12, processed: 12, max_concurrent: 5 });
@@ -81,7 +56,7 @@ describe.each(databaseBackends)('POST /analyse/images/batch on $name', ({ name, 
       const good = [await newImage('/mixed/a.jpg'), await newImage('/mixed/b.jpg')];
       const corrupt = content.serve('/mixed/corrupt.jpg', Buffer.concat([(await patternImage(seed++)).subarray(0, 500), Buffer.alloc(300, 1)]));
       const missing = `${content.origin}/mixed/missing.jpg`;
-      const { body } = await postBatch(app, { images: [good[0], missing, corrupt, good[1]].map((url) => ({ url, user_uuid: 'u' })) });
+      const { body } = await postBatch(service, { images: [good[0], missing, corrupt, good[1]].map((url) => ({ url, user_uuid: 'u' })) });
       expect(body).toMatchObject({ total_images: 4, processed: 2, max_concurrent: 5 });
       expect(body.results.map((r: Json) => r.status)).toEqual(['success', 'error', 'error', 'success']);
       expect(body.results[1].error).toMatchObject({ code: 'fetch_failed', detail: expect.stringContaining('404') });
@@ -95,7 +70,7 @@ describe.each(databaseBackends)('POST /analyse/images/batch on $name', ({ name, 
       const url = content.serve('/dup/one.jpg', bytes);
       const mirror = content.serve('/dup/mirror.jpg', bytes);
       const before = fake.callCount;
-      const { body } = await postBatch(app, { images: [url, url, mirror, url].map((u) => ({ url: u, user_uuid: 'u' })), max_concurrent: 1 });
+      const { body } = await postBatch(service, { images: [url, url, mirror, url].map((u) => ({ url: u, user_uuid: 'u' })), max_concurrent: 1 });
       expect(fake.callCount - before).toBe(1);
       expect(content.hits('/dup/one.jpg')).toBe(1);
       expect(body.results.map((r: Json) => r.is_duplicate)).toEqual([false, true, true, true]);
@@ -111,7 +86,7 @@ describe.each(databaseBackends)('POST /analyse/images/batch on $name', ({ name, 
       ['an item without user_uuid', { images: [{ url: 'https://example.com/a.jpg' }] }, 'images.0.user_uuid'],
     ])('answers 422 for %s, with one log row', async (_label, body, path) => {
       const rowsBefore = await database.countRows('moderation_log');
-      const response = await postBatch(app, body);
+      const response = await postBatch(service, body);
       expect(response.status).toBe(422);
       expect(response.body.errors.map((e: Json) => e.path)).toContain(path);
       expect((await database.countRows('moderation_log')) - rowsBefore).toBe(1);
@@ -122,22 +97,18 @@ describe.each(databaseBackends)('POST /analyse/images/batch on $name', ({ name, 
 describe('provider concurrency across batches', () => {
   it('never has more provider calls open than SIGHTENGINE_MAX_CONCURRENT, whatever the batches ask', async () => {
     const database = await createSqliteDatabase();
-    const content = await startContentServer();
-    const fake = await startFakeSightengine();
-    const deps = await buildDeps(sightengineEnv(database, fake, { SIGHTENGINE_MAX_CONCURRENT: '2' }));
+    const service = await startImageService(database, { env: { SIGHTENGINE_MAX_CONCURRENT: '2' } });
+    const { content, fake } = service;
     try {
-      const app = createApp(deps);
       const urls = await Promise.all(Array.from({ length: 16 }, async (_, i) => content.serve(`/limit/${i}.jpg`, await patternImage(300 + i, { width: 320, height: 240 }))));
       fake.setLatency(() => 80);
-      const batches = await Promise.all([urls.slice(0, 8), urls.slice(8)].map((part) => postBatch(app, { images: part.map((url) => ({ url, user_uuid: 'u' })), max_concurrent: 10 })));
+      const batches = await Promise.all([urls.slice(0, 8), urls.slice(8)].map((part) => postBatch(service, { images: part.map((url) => ({ url, user_uuid: 'u' })), max_concurrent: 10 })));
       expect(batches.every((batch) => batch.body.processed === 8)).toBe(true);
       expect(fake.callCount).toBe(16);
       expect(fake.peakConcurrency).toBeLessThanOrEqual(2);
       expect(fake.peakConcurrency).toBe(2);
     } finally {
-      await deps.close();
-      await fake.close();
-      await content.close();
+      await service.close();
       await database.drop();
     }
   });

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { buildDeps, type Deps } from '../src/deps.js';
-import { startContentServer, type ContentServer } from './helpers/content-server.js';
+import type { Deps } from '../src/deps.js';
+import type { ContentServer } from './helpers/content-server.js';
+import { startImageService, type ImageService } from './helpers/image-service.js';
 import { databaseBackends, type TestDatabase } from './helpers/databases.js';
 import { patternImage, resizedRecompressed } from './helpers/images.js';
-import { failureBody, startFakeSightengine, type FakeSightengine } from './fakes/fake-sightengine.js';
+import { failureBody, type FakeSightengine } from './fakes/fake-sightengine.js';
 
 /** Concurrent requests for the same content share one download and one provider call. */
 
-type Json = Record<string, any>;
 
 describe.each(databaseBackends)('shared in-flight work on $name', ({ name, create, available }) => {
   // Skipped only when no MySQL server is reachable and REQUIRE_MYSQL is not set (see helpers/databases.ts).
@@ -18,16 +16,9 @@ describe.each(databaseBackends)('shared in-flight work on $name', ({ name, creat
     let fake: FakeSightengine;
     let content: ContentServer;
     let deps: Deps;
-    let app: ReturnType<typeof createApp>;
 
-    const post = async (url: string) => {
-      const response = await app.request('/analyse/image', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ url, user_uuid: 'u' }),
-      });
-      return { status: response.status, body: (await response.json()) as Json };
-    };
+    let service: ImageService;
+    const post = (url: string) => service.post('/analyse/image', { url, user_uuid: 'u' });
 
     /** Serves `body` only after `ms`, so every request of a burst is in flight together. */
     const serveSlowly = (path: string, body: Buffer, ms = 300) =>
@@ -37,25 +28,12 @@ describe.each(databaseBackends)('shared in-flight work on $name', ({ name, creat
 
     beforeAll(async () => {
       database = await create();
-      content = await startContentServer();
-      fake = await startFakeSightengine();
-      deps = await buildDeps(
-        loadConfig({
-          DATABASE_URL: database.url,
-          SIGHTENGINE_API_USER: fake.apiUser,
-          SIGHTENGINE_API_SECRET: fake.apiSecret,
-          SIGHTENGINE_BASE_URL: fake.baseUrl,
-          FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
-          PROVIDER_RETRY_BASE_MS: '1',
-        }),
-      );
-      app = createApp(deps);
+      service = await startImageService(database);
+      ({ content, fake, deps } = service);
     });
 
     afterAll(async () => {
-      await deps?.close();
-      await fake?.close();
-      await content?.close();
+      await service?.close();
       await database?.drop();
     });
 
