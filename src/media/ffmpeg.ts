@@ -1,0 +1,189 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join } from 'node:path';
+import { AppError } from '../errors.js';
+import type { RgbaImage } from './image-decode.js';
+
+/**
+ * Everything that runs ffmpeg or ffprobe: finding the binaries, probing a video file and sampling
+ * frames from it as RGBA pixels on a pipe. The only module that spawns them.
+ *
+ * Every process runs with the input restricted to the local file protocol (no network access,
+ * whatever the file's playlist or references say) and is always reaped: a consumer that stops
+ * reading, an abort or a timeout kills it and waits for it to exit.
+ */
+
+export type FfmpegBinaries = { ffmpeg: string; ffprobe: string; origin: 'FFMPEG_PATH' | 'system' | 'npm' };
+
+const require = createRequire(import.meta.url);
+
+function onPath(name: string): string | undefined {
+  for (const directory of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(directory, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** npm may install packages without running their scripts (which only set the executable bit). */
+function executable(path: string): string {
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    chmodSync(path, 0o755);
+  }
+  return path;
+}
+
+/**
+ * FFMPEG_PATH (with ffprobe beside it, or FFPROBE_PATH) first, then ffmpeg and ffprobe on the PATH
+ * (a distribution's build, kept up to date by its security team), then the static builds that
+ * ship inside the @ffmpeg-installer / @ffprobe-installer npm packages.
+ */
+export function locateFfmpeg(configured: { ffmpegPath?: string | undefined; ffprobePath?: string | undefined } = {}): FfmpegBinaries {
+  if (configured.ffmpegPath) {
+    const ffprobe = configured.ffprobePath ?? join(dirname(configured.ffmpegPath), 'ffprobe');
+    for (const [name, path] of [['FFMPEG_PATH', configured.ffmpegPath], ['ffprobe', ffprobe]] as const) {
+      if (!existsSync(path)) throw new Error(`${name} points to ${path}, which does not exist (set FFPROBE_PATH if ffprobe lives elsewhere)`);
+    }
+    return { ffmpeg: configured.ffmpegPath, ffprobe, origin: 'FFMPEG_PATH' };
+  }
+  const systemFfmpeg = onPath('ffmpeg');
+  const systemFfprobe = onPath('ffprobe');
+  if (systemFfmpeg && systemFfprobe) return { ffmpeg: systemFfmpeg, ffprobe: systemFfprobe, origin: 'system' };
+  const bundled = {
+    ffmpeg: (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
+    ffprobe: (require('@ffprobe-installer/ffprobe') as { path: string }).path,
+  };
+  return { ffmpeg: executable(bundled.ffmpeg), ffprobe: executable(bundled.ffprobe), origin: 'npm' };
+}
+
+/** Checks at start-up that both binaries run, so a broken install fails loudly and early. */
+export function checkFfmpeg(binaries: FfmpegBinaries): string {
+  for (const binary of [binaries.ffmpeg, binaries.ffprobe]) {
+    const result = spawnSync(binary, ['-version'], { timeout: 10_000, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${binary} does not run: ${result.error?.message ?? result.stderr.slice(0, 200)}`);
+  }
+  const version = spawnSync(binaries.ffmpeg, ['-version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
+  return version.replace(/ Copyright.*$/, '');
+}
+
+export type VideoProbe = {
+  durationSeconds: number;
+  width: number;
+  height: number;
+  codec: string;
+};
+
+/** Reads duration, size and codec. Throws AppError for anything that is not a decodable video. */
+export async function probeVideo(binaries: FfmpegBinaries, file: string, options: { timeoutMs: number }): Promise<VideoProbe> {
+  const args = ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_format', '-show_streams', file];
+  const { code, stdout, stderr } = await run(binaries.ffprobe, args, options.timeoutMs);
+  if (code !== 0) throw new AppError('undecodable_media', `The file is not a decodable video (${firstLine(stderr) || `ffprobe exit ${code}`}).`);
+  let parsed: { format?: { duration?: string }; streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string }[] };
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    throw new AppError('undecodable_media', 'The file is not a decodable video.');
+  }
+  const video = parsed.streams?.find((stream) => stream.codec_type === 'video' && stream.width && stream.height);
+  if (!video) {
+    const kinds = [...new Set((parsed.streams ?? []).map((stream) => stream.codec_type))].join(', ') || 'no streams';
+    throw new AppError('unsupported_media_type', `The file has no video stream (found: ${kinds}).`);
+  }
+  const durationSeconds = Number(parsed.format?.duration ?? video.duration);
+  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) {
+    throw new AppError('undecodable_media', 'The video has no readable duration.');
+  }
+  return { durationSeconds, width: video.width as number, height: video.height as number, codec: video.codec_name ?? 'unknown' };
+}
+
+export type SampledFrame = { index: number; timestampSeconds: number; pixels: RgbaImage };
+
+/**
+ * Decodes one frame every `intervalSeconds` (the first at 0 s), scaled so the long side is at most
+ * `maxSide` pixels, as RGBA. Stop iterating (break, return, throw) and ffmpeg is killed at once.
+ */
+export async function* sampleFrames(
+  binaries: FfmpegBinaries,
+  file: string,
+  probe: VideoProbe,
+  options: { intervalSeconds: number; maxSide: number; maxFrames: number; timeoutMs: number },
+): AsyncGenerator<SampledFrame> {
+  const scale = Math.min(1, options.maxSide / Math.max(probe.width, probe.height));
+  // Even sizes: some pixel formats cannot be scaled to odd dimensions.
+  const width = Math.max(2, Math.round((probe.width * scale) / 2) * 2);
+  const height = Math.max(2, Math.round((probe.height * scale) / 2) * 2);
+  const frameBytes = width * height * 4;
+  const n = options.intervalSeconds;
+  const args = [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-protocol_whitelist', 'file',
+    '-i', file,
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    // The first frame of every interval window [k*N, (k+1)*N): exact at the ends of the video, where
+    // the fps filter's rounding drops or duplicates frames, and never more than one frame late.
+    '-vf', `select='isnan(prev_selected_t)+gte(floor(t/${n})\\,floor(prev_selected_t/${n})+1)',scale=${width}:${height}:flags=area`,
+    '-vsync', '0',
+    '-frames:v', String(options.maxFrames),
+    '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1',
+  ];
+  const child = spawn(binaries.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4000) stderr += chunk.toString();
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs);
+  timer.unref();
+
+  let buffered: Buffer = Buffer.alloc(0);
+  let index = 0;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (buffered.length >= frameBytes) {
+        const data = new Uint8Array(buffered.subarray(0, frameBytes));
+        buffered = buffered.subarray(frameBytes);
+        yield { index, timestampSeconds: index * options.intervalSeconds, pixels: { width, height, data } };
+        index++;
+      }
+    }
+    const code = await exited;
+    if (timedOut) throw new AppError('undecodable_media', `Decoding the video took longer than ${options.timeoutMs} ms.`);
+    if (code !== 0 && index === 0) {
+      throw new AppError('undecodable_media', `The video could not be decoded (${firstLine(stderr) || `ffmpeg exit ${code}`}).`);
+    }
+  } finally {
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function firstLine(text: string): string {
+  // ffmpeg prefixes messages with the input path: keep the message, never the path.
+  return (text.split('\n').find((line) => line.trim()) ?? '').replace(/^.*?: /, '').slice(0, 200);
+}
+
+function run(binary: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

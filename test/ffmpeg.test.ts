@@ -1,0 +1,92 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../src/errors.js';
+import { checkFfmpeg, locateFfmpeg, probeVideo, sampleFrames, type SampledFrame, type VideoProbe } from '../src/media/ffmpeg.js';
+import { rejection } from './helpers/rejection.js';
+import { makeAudioOnly, makeVideo } from './helpers/videos.js';
+
+/** Real ffmpeg on generated videos: probing, sampling, and never leaving a process behind. */
+
+const binaries = locateFfmpeg();
+/** ffmpeg processes whose arguments name `file`, read from /proc. */
+function processesReading(file: string): number {
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (basename(argv[0] ?? '') === 'ffmpeg' && argv.includes(file)) count++;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return count;
+}
+
+describe('ffmpeg', () => {
+  let folder: string;
+  let video: string;
+  let probe: VideoProbe;
+
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'ffmpeg-test-'));
+    video = await makeVideo(join(folder, 'ten-seconds.mp4'), [{ source: 'moving', seconds: 10 }], { size: '640x360' });
+    probe = await probeVideo(binaries, video, { timeoutMs: 10_000 });
+  });
+
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('runs, from FFMPEG_PATH, the system or the npm package', () => {
+    expect(['FFMPEG_PATH', 'system', 'npm']).toContain(binaries.origin);
+    expect(checkFfmpeg(binaries)).toMatch(/ffmpeg version/);
+  });
+
+  it('probes duration, size and codec', () => {
+    expect(probe).toEqual({ durationSeconds: 10, width: 640, height: 360, codec: 'h264' });
+  });
+
+  it('samples the first frame of every interval, scaled down, as RGBA', async () => {
+    const frames: SampledFrame[] = [];
+    for await (const frame of sampleFrames(binaries, video, probe, { intervalSeconds: 3, maxSide: 320, maxFrames: 100, timeoutMs: 20_000 })) frames.push(frame);
+    expect(frames.map((frame) => frame.timestampSeconds)).toEqual([0, 3, 6, 9]);
+    expect(frames[0]?.pixels).toMatchObject({ width: 320, height: 180 });
+    expect(frames[0]?.pixels.data.length).toBe(320 * 180 * 4);
+  });
+
+  it('stops at maxFrames', async () => {
+    let count = 0;
+    for await (const _frame of sampleFrames(binaries, video, probe, { intervalSeconds: 1, maxSide: 64, maxFrames: 4, timeoutMs: 20_000 })) count++;
+    expect(count).toBe(4);
+  });
+
+  it('kills ffmpeg when the reader stops early', async () => {
+    for await (const frame of sampleFrames(binaries, video, probe, { intervalSeconds: 1, maxSide: 320, maxFrames: 100, timeoutMs: 20_000 })) {
+      if (frame.index === 1) break;
+    }
+    expect(processesReading(video)).toBe(0);
+  });
+
+  it('gives up on a decode that takes too long, and leaves no process', async () => {
+    const error = await rejection(
+      (async () => {
+        for await (const _frame of sampleFrames(binaries, video, probe, { intervalSeconds: 0.1, maxSide: 640, maxFrames: 1000, timeoutMs: 1 })) {
+          // keep reading
+        }
+      })(),
+      AppError,
+    );
+    expect(error.detail).toMatch(/took longer/);
+    expect(processesReading(video)).toBe(0);
+  });
+
+  it('refuses files that are not videos, naming what they are', async () => {
+    const text = join(folder, 'notes.mp4');
+    writeFileSync(text, 'this is not a video');
+    expect((await rejection(probeVideo(binaries, text, { timeoutMs: 10_000 }), AppError)).code).toBe('undecodable_media');
+    const audio = await makeAudioOnly(join(folder, 'sound.m4a'));
+    const audioError = await rejection(probeVideo(binaries, audio, { timeoutMs: 10_000 }), AppError);
+    expect(audioError).toMatchObject({ code: 'unsupported_media_type', detail: expect.stringContaining('audio') });
+    expect(audioError.detail).not.toContain(folder);
+  });
+});
