@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.js';
 import { AddressPolicy, parseCidrList } from '../src/media/address-policy.js';
@@ -91,6 +94,21 @@ describe('downloader', () => {
     });
     const error = await downloadError(open.download(server.origin + '/stall'));
     expect(error.code).toBe('fetch_failed');
+  });
+
+  it('streams into a file, within the same size limit', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'download-test-'));
+    try {
+      server.serve('/small', Buffer.from('x'.repeat(900)));
+      const saved = await open.downloadToFile(server.origin + '/small', join(folder, 'small'));
+      expect(saved.bytes).toBe(900);
+      expect(readFileSync(join(folder, 'small'), 'utf8')).toBe('x'.repeat(900));
+      server.serve('/big', Buffer.alloc(5000));
+      expect((await downloadError(open.downloadToFile(server.origin + '/big', join(folder, 'big')))).code).toBe('media_too_large');
+      expect(statSync(join(folder, 'big')).size).toBeLessThanOrEqual(1000);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('reports HTTP errors and empty bodies clearly', async () => {

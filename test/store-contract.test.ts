@@ -167,6 +167,41 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       expect((await store.findImageBySha256(tiny.sha256))?.phash).toBeNull();
     });
 
+    it('stores a video with its frames and finds videos by the images their frames point at', async () => {
+      const frames = await Promise.all([0, 1, 2, 3].map(async () => (await store.saveJudgedImage(judged({ format: 'video-frame' }))).id));
+      const video = {
+        sha256: randomBytes(32).toString('hex'),
+        provider: 'sightengine',
+        decision: 'flagged' as const,
+        reason: 'weapon 0.93 >= 0.85 (flagged)',
+        labels: { weapon: { score: 0.93, level: 'flagged' as const, threshold: 0.85 } },
+        framesAnalyzed: 4,
+        flaggedAtMs: 9000,
+        sourceUrl: 'https://example.com/v.mp4',
+        durationMs: 12_000,
+        width: 640,
+        height: 360,
+        // The last frame repeats the first (a static shot): both point at the same image.
+        frames: [frames[0], frames[1], frames[2], frames[0]].map((imageId, index) => ({ timestampMs: index * 3000, imageId: imageId as number })),
+      };
+      const saved = await store.saveJudgedVideo(video);
+      expect(saved.created).toBe(true);
+      expect(await store.findVideoBySha256(video.sha256)).toMatchObject({ id: saved.id, decision: 'flagged', framesAnalyzed: 4, flaggedAtMs: 9000, labels: video.labels });
+      expect(await store.saveJudgedVideo({ ...video, decision: 'pass' })).toEqual({ id: saved.id, created: false });
+
+      const matches = await store.findVideosByFrameImages([frames[0] as number, frames[2] as number], 'sightengine');
+      expect(matches).toHaveLength(1);
+      expect(matches[0]).toMatchObject({ id: saved.id, matchedFrames: 3, framesAnalyzed: 4, sourceUrl: 'https://example.com/v.mp4' });
+      expect(await store.findVideosByFrameImages([frames[3] as number], 'sightengine')).toEqual([]);
+      expect(await store.findVideosByFrameImages([frames[0] as number], 'nsfwjs')).toEqual([]);
+      expect(await store.findVideosByFrameImages([], 'sightengine')).toEqual([]);
+
+      const replaced = await store.saveJudgedVideo({ ...video, provider: 'nsfwjs', decision: 'pass', flaggedAtMs: null, frames: video.frames.slice(0, 2) });
+      expect(replaced).toEqual({ id: saved.id, created: false });
+      expect(await store.findVideoBySha256(video.sha256)).toMatchObject({ provider: 'nsfwjs', decision: 'pass', flaggedAtMs: null });
+      expect((await store.findVideosByFrameImages([frames[0] as number, frames[2] as number], 'nsfwjs'))[0]?.matchedFrames).toBe(1);
+    });
+
     it('appends audit rows that read back column for column', async () => {
       const requestId = randomUUID();
       await store.appendLog({

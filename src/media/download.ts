@@ -1,4 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { open } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 import { AppError } from '../errors.js';
@@ -17,6 +18,8 @@ export type DownloadOptions = {
   timeoutMs: number;
   maxRedirects: number;
 };
+
+export type DownloadLimits = { maxBytes?: number; timeoutMs?: number; signal?: AbortSignal };
 
 export type Downloaded = {
   bytes: Buffer;
@@ -92,9 +95,33 @@ export class Downloader {
   }
 
   /** Downloads `url` into memory. Throws AppError (400-class) for anything the caller can fix. */
-  async download(url: string, limits: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Downloaded> {
+  async download(url: string, limits: DownloadLimits = {}): Promise<Downloaded> {
+    const chunks: Buffer[] = [];
+    const { received, finalUrl } = await this.fetchBody(url, limits, (chunk) => void chunks.push(chunk));
+    return { bytes: Buffer.concat(chunks, received), finalUrl };
+  }
+
+  /**
+   * Downloads `url` into a new file at `path` (for media a decoder must seek in, such as an MP4
+   * whose index is at the end). The caller owns the file, also when this throws.
+   */
+  async downloadToFile(url: string, path: string, limits: DownloadLimits = {}): Promise<{ bytes: number; finalUrl: string }> {
+    const file = await open(path, 'wx', 0o600);
+    try {
+      const { received, finalUrl } = await this.fetchBody(url, limits, async (chunk) => {
+        await file.write(chunk);
+      });
+      return { bytes: received, finalUrl };
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Follows checked redirects and hands the body to `sink` chunk by chunk, within the limits. */
+  private async fetchBody(url: string, limits: DownloadLimits, sink: (chunk: Buffer) => Promise<void> | void): Promise<{ received: number; finalUrl: string }> {
     const maxBytes = limits.maxBytes ?? this.options.maxBytes;
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const timeoutMs = limits.timeoutMs ?? this.options.timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
     const signal = limits.signal ? AbortSignal.any([deadline, limits.signal]) : deadline;
     let current = this.checkUrl(url);
 
@@ -108,7 +135,7 @@ export class Downloader {
           headers: { 'user-agent': 'moderation-api/0.1 (+content moderation fetcher)', accept: 'image/*,video/*;q=0.9,*/*;q=0.5' },
         });
       } catch (error) {
-        throw this.translate(error, current, deadline);
+        throw this.translate(error, current, deadline, timeoutMs);
       }
 
       if (response.statusCode >= 300 && response.statusCode < 400 && response.headers.location) {
@@ -129,24 +156,24 @@ export class Downloader {
         discard(response.body);
         throw tooLarge(maxBytes);
       }
-      const chunks: Buffer[] = [];
       let received = 0;
       try {
         for await (const chunk of response.body) {
           received += (chunk as Buffer).length;
-          // Counted as the bytes arrive: a missing or lying Content-Length cannot exhaust memory.
+          // Counted as the bytes arrive: a missing or lying Content-Length cannot exhaust memory or disk.
           if (received > maxBytes) {
             discard(response.body);
             throw tooLarge(maxBytes);
           }
-          chunks.push(chunk as Buffer);
+          await sink(chunk as Buffer);
         }
       } catch (error) {
         if (error instanceof AppError) throw error;
-        throw this.translate(error, current, deadline);
+        discard(response.body);
+        throw this.translate(error, current, deadline, timeoutMs);
       }
       if (received === 0) throw new AppError('fetch_failed', 'Could not fetch the URL: the server sent an empty body.');
-      return { bytes: Buffer.concat(chunks, received), finalUrl: current };
+      return { received, finalUrl: current };
     }
   }
 
@@ -176,11 +203,11 @@ export class Downloader {
     return parsed.toString();
   }
 
-  private translate(error: unknown, url: string, deadline: AbortSignal): AppError {
+  private translate(error: unknown, url: string, deadline: AbortSignal, timeoutMs: number): AppError {
     const refused = findCause(error, RefusedAddressError);
     if (refused) return new AppError('url_not_allowed', `The URL is not allowed: ${refused.message}.`);
     if (deadline.aborted) {
-      return new AppError('fetch_failed', `Could not fetch the URL: no complete answer within ${this.options.timeoutMs} ms.`);
+      return new AppError('fetch_failed', `Could not fetch the URL: no complete answer within ${timeoutMs} ms.`);
     }
     const host = new URL(url).host;
     return new AppError('fetch_failed', `Could not fetch the URL from ${host}: ${describeNetworkError(error)}.`, { cause: error });

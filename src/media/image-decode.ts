@@ -88,6 +88,14 @@ export async function decodeForClassifier(bytes: Uint8Array, options: { size: nu
   }
 }
 
+/** Encodes decoded pixels (a video frame, say) as a JPEG for providers that take files. */
+export async function encodeJpeg(pixels: RgbaImage): Promise<Buffer> {
+  return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 4 } })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: 88 })
+    .toBuffer();
+}
+
 function jpegShrinkFactor(width: number, height: number): number {
   let factor = 1;
   while (factor < 8 && Math.min(width, height) / (factor * 2) >= MIN_SHORT_SIDE_AFTER_SHRINK) factor *= 2;

@@ -1,4 +1,4 @@
-import { fileTypeFromBuffer } from 'file-type';
+import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
 import { AppError } from '../errors.js';
 
 /**
@@ -32,4 +32,16 @@ export async function sniffImageFormat(bytes: Uint8Array): Promise<{ format: Ima
     );
   }
   return { format, mime: detected.mime };
+}
+
+/** Containers the service accepts for video, decided from the file's first bytes. */
+export const acceptedVideoTypes = ['video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska', 'video/x-msvideo', 'video/mpeg', 'video/3gpp', 'video/x-m4v'] as const;
+
+export async function sniffVideoFile(path: string): Promise<{ mime: string }> {
+  const detected = await fileTypeFromFile(path);
+  if (!detected || !(acceptedVideoTypes as readonly string[]).includes(detected.mime)) {
+    const what = detected ? `${detected.mime} content` : 'content that is not a recognised video container';
+    throw new AppError('unsupported_media_type', `The URL returned ${what}. Accepted video containers: MP4, MOV, WebM, MKV, AVI, MPEG, 3GP.`);
+  }
+  return { mime: detected.mime };
 }

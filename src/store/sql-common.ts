@@ -1,6 +1,6 @@
 import { hashChunks, hashFromWords, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import type { Decision } from '../providers/thresholds.js';
-import type { JudgedImage, JudgedText, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText } from './store.js';
+import type { JudgedImage, JudgedText, JudgedVideo, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText, NewJudgedVideo } from './store.js';
 
 /**
  * SQL and row mapping shared by both adapters. The dialects differ only in how a 64-bit word is
@@ -104,6 +104,57 @@ export function toJudgedImage(row: Record<string, unknown>): JudgedImage {
     reason: String(row.reason),
     labels: (parseJson(row.labels) ?? {}) as JudgedImage['labels'],
     provider: String(row.provider),
+    sourceUrl: row.source_url === null || row.source_url === undefined ? null : String(row.source_url),
+  };
+}
+
+export const videoColumns = 'v.id, v.sha256, v.provider, v.decision, v.reason, v.labels, v.frames_analyzed, v.flagged_at_ms, v.source_url';
+export const selectVideoBySha256Sql = `SELECT ${videoColumns} FROM videos v WHERE v.sha256 = ?`;
+export const insertVideoSql =
+  'INSERT INTO videos (sha256, provider, decision, reason, labels, frames_analyzed, flagged_at_ms, duration_ms, width, height, source_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+export const replaceVideoJudgementSql =
+  'UPDATE videos SET provider = ?, decision = ?, reason = ?, labels = ?, frames_analyzed = ?, flagged_at_ms = ? WHERE id = ? AND provider <> ?';
+export const insertVideoFrameSql = 'INSERT INTO video_frames (video_id, frame_index, timestamp_ms, image_id) VALUES (?, ?, ?, ?)';
+
+export function insertVideoParams(video: NewJudgedVideo): (string | number | null)[] {
+  return [
+    video.sha256,
+    video.provider,
+    video.decision,
+    video.reason.slice(0, 1024),
+    JSON.stringify(video.labels),
+    video.framesAnalyzed,
+    video.flaggedAtMs,
+    Math.round(video.durationMs),
+    video.width,
+    video.height,
+    video.sourceUrl ? video.sourceUrl.slice(0, 2048) : null,
+  ];
+}
+
+export function replaceVideoJudgementParams(video: NewJudgedVideo, id: number): (string | number | null)[] {
+  return [video.provider, video.decision, video.reason.slice(0, 1024), JSON.stringify(video.labels), video.framesAnalyzed, video.flaggedAtMs, id, video.provider];
+}
+
+/** One row per frame of a video of the provider that points at one of the images. */
+export function videosByFrameImagesSql(imageCount: number): string {
+  const placeholders = Array.from({ length: imageCount }, () => '?').join(', ');
+  return `SELECT ${videoColumns}, COUNT(*) AS matched_frames
+    FROM video_frames f JOIN videos v ON v.id = f.video_id
+    WHERE v.provider = ? AND f.image_id IN (${placeholders})
+    GROUP BY ${videoColumns}`;
+}
+
+export function toJudgedVideo(row: Record<string, unknown>): JudgedVideo {
+  return {
+    id: Number(row.id),
+    sha256: String(row.sha256),
+    provider: String(row.provider),
+    decision: String(row.decision) as Decision,
+    reason: String(row.reason),
+    labels: (parseJson(row.labels) ?? {}) as JudgedVideo['labels'],
+    framesAnalyzed: Number(row.frames_analyzed),
+    flaggedAtMs: row.flagged_at_ms === null || row.flagged_at_ms === undefined ? null : Number(row.flagged_at_ms),
     sourceUrl: row.source_url === null || row.source_url === undefined ? null : String(row.source_url),
   };
 }

@@ -41,6 +41,30 @@ export type NewJudgedImage = {
 
 export type SimilarImage = JudgedImage & { distance: number };
 
+export type JudgedVideo = {
+  id: number;
+  sha256: string;
+  provider: string;
+  decision: Decision;
+  reason: string;
+  /** Review details of the worst frame. */
+  labels: ReviewDetails;
+  framesAnalyzed: number;
+  flaggedAtMs: number | null;
+  sourceUrl: string | null;
+};
+
+export type NewJudgedVideo = Omit<JudgedVideo, 'id'> & {
+  durationMs: number;
+  width: number;
+  height: number;
+  /** The sampled frames in order, each pointing at the stored image that represents it. */
+  frames: { timestampMs: number; imageId: number }[];
+};
+
+/** A stored video with the number of its frames that point at any of the given images. */
+export type VideoFrameMatch = Omit<JudgedVideo, 'sha256'> & { matchedFrames: number };
+
 export type JudgedText = {
   id: number;
   /** SHA-256 of the normalised message together with its normalised context. */
@@ -94,6 +118,11 @@ export interface Store {
    * wins, and one by another provider is replaced.
    */
   saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }>;
+  findVideoBySha256(sha256: string): Promise<JudgedVideo | null>;
+  /** Stores a video judgement and its frames, with the same first-wins / replace-other-provider rule as images. */
+  saveJudgedVideo(video: NewJudgedVideo): Promise<{ id: number; created: boolean }>;
+  /** Videos of `provider` having frames that point at any of `imageIds`, with how many frames do. */
+  findVideosByFrameImages(imageIds: number[], provider: string): Promise<VideoFrameMatch[]>;
   findJudgedText(digest: string, provider: string): Promise<JudgedText | null>;
   /** Stores a text judgement; when the same digest and provider are stored already the earlier row wins. */
   saveJudgedText(text: NewJudgedText): Promise<void>;

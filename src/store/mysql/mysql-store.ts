@@ -11,6 +11,13 @@ import {
   insertTextSql,
   logColumns,
   logParams,
+  insertVideoParams,
+  insertVideoSql,
+  replaceVideoJudgementParams,
+  replaceVideoJudgementSql,
+  selectVideoBySha256Sql,
+  toJudgedVideo,
+  videosByFrameImagesSql,
   replaceJudgementParams,
   replaceJudgementSql,
   similarImagesParams,
@@ -20,7 +27,19 @@ import {
   toJudgedText,
   toLogRow,
 } from '../sql-common.js';
-import type { JudgedImage, JudgedText, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText, SimilarImage, Store } from '../store.js';
+import type {
+  JudgedImage,
+  JudgedText,
+  JudgedVideo,
+  ModerationLogEntry,
+  ModerationLogRow,
+  NewJudgedImage,
+  NewJudgedText,
+  NewJudgedVideo,
+  SimilarImage,
+  Store,
+  VideoFrameMatch,
+} from '../store.js';
 
 /** The MySQL 8 / MariaDB adapter (mysql2 pool, the only module that imports mysql2). */
 
@@ -142,6 +161,52 @@ export class MysqlStore implements Store {
     } finally {
       connection.release();
     }
+  }
+
+  async findVideoBySha256(sha256: string): Promise<JudgedVideo | null> {
+    const [rows] = await this.pool.execute<Row[]>(selectVideoBySha256Sql, [sha256]);
+    return rows[0] ? toJudgedVideo(rows[0]) : null;
+  }
+
+  async saveJudgedVideo(video: NewJudgedVideo): Promise<{ id: number; created: boolean }> {
+    const connection = await this.pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      // Locks the row (or the gap where it would be), so two instances cannot both insert the video.
+      const [rows] = await connection.query<Row[]>('SELECT id, provider FROM videos WHERE sha256 = ? FOR UPDATE', [video.sha256]);
+      const existing = rows[0];
+      if (existing && existing.provider === video.provider) {
+        await connection.commit();
+        return { id: Number(existing.id), created: false };
+      }
+      let id: number;
+      if (existing) {
+        id = Number(existing.id);
+        await connection.query(replaceVideoJudgementSql, replaceVideoJudgementParams(video, id));
+        await connection.query('DELETE FROM video_frames WHERE video_id = ?', [id]);
+      } else {
+        const [result] = await connection.query<mysql.ResultSetHeader>(insertVideoSql, insertVideoParams(video));
+        id = result.insertId;
+      }
+      if (video.frames.length > 0) {
+        await connection.query('INSERT INTO video_frames (video_id, frame_index, timestamp_ms, image_id) VALUES ?', [
+          video.frames.map((frame, index) => [id, index, Math.round(frame.timestampMs), frame.imageId]),
+        ]);
+      }
+      await connection.commit();
+      return { id, created: !existing };
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async findVideosByFrameImages(imageIds: number[], provider: string): Promise<VideoFrameMatch[]> {
+    if (imageIds.length === 0) return [];
+    const [rows] = await this.pool.query<Row[]>(videosByFrameImagesSql(imageIds.length), [provider, ...imageIds]);
+    return rows.map((row) => ({ ...toJudgedVideo(row), matchedFrames: Number(row.matched_frames) }));
   }
 
   async findJudgedText(digest: string, provider: string): Promise<JudgedText | null> {

@@ -12,6 +12,14 @@ import {
   insertTextSql,
   logColumns,
   logParams,
+  insertVideoFrameSql,
+  insertVideoParams,
+  insertVideoSql,
+  replaceVideoJudgementParams,
+  replaceVideoJudgementSql,
+  selectVideoBySha256Sql,
+  toJudgedVideo,
+  videosByFrameImagesSql,
   replaceJudgementParams,
   replaceJudgementSql,
   similarImagesParams,
@@ -21,7 +29,19 @@ import {
   toJudgedText,
   toLogRow,
 } from '../sql-common.js';
-import type { JudgedImage, JudgedText, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText, SimilarImage, Store } from '../store.js';
+import type {
+  JudgedImage,
+  JudgedText,
+  JudgedVideo,
+  ModerationLogEntry,
+  ModerationLogRow,
+  NewJudgedImage,
+  NewJudgedText,
+  NewJudgedVideo,
+  SimilarImage,
+  Store,
+  VideoFrameMatch,
+} from '../store.js';
 
 /**
  * The embedded adapter (better-sqlite3, the only module that imports it). One file, WAL journal so
@@ -107,6 +127,36 @@ export class SqliteStore implements Store {
       return { id, created: true };
     });
     return save.immediate();
+  }
+
+  async findVideoBySha256(sha256: string): Promise<JudgedVideo | null> {
+    const row = this.statement(selectVideoBySha256Sql).get(sha256);
+    return row ? toJudgedVideo(row as Record<string, unknown>) : null;
+  }
+
+  async saveJudgedVideo(video: NewJudgedVideo): Promise<{ id: number; created: boolean }> {
+    const save = this.db.transaction(() => {
+      const existing = this.statement('SELECT id, provider FROM videos WHERE sha256 = ?').get(video.sha256) as { id: number; provider: string } | undefined;
+      if (existing && existing.provider === video.provider) return { id: Number(existing.id), created: false };
+      let id: number;
+      if (existing) {
+        id = Number(existing.id);
+        this.statement(replaceVideoJudgementSql).run(...replaceVideoJudgementParams(video, id));
+        this.statement('DELETE FROM video_frames WHERE video_id = ?').run(id);
+      } else {
+        id = Number(this.statement(insertVideoSql).run(...insertVideoParams(video)).lastInsertRowid);
+      }
+      const insertFrame = this.statement(insertVideoFrameSql);
+      video.frames.forEach((frame, index) => insertFrame.run(id, index, Math.round(frame.timestampMs), frame.imageId));
+      return { id, created: !existing };
+    });
+    return save.immediate();
+  }
+
+  async findVideosByFrameImages(imageIds: number[], provider: string): Promise<VideoFrameMatch[]> {
+    if (imageIds.length === 0) return [];
+    const rows = this.db.prepare(videosByFrameImagesSql(imageIds.length)).all(provider, ...imageIds) as Record<string, unknown>[];
+    return rows.map((row) => ({ ...toJudgedVideo(row), matchedFrames: Number(row.matched_frames) }));
   }
 
   async findJudgedText(digest: string, provider: string): Promise<JudgedText | null> {
