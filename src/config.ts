@@ -1,4 +1,6 @@
+import { tmpdir } from 'node:os';
 import { z } from 'zod';
+import type { VideoLimits } from './moderation/analyse-video.js';
 import { parseThresholdOverrides, type ThresholdTable, defaultThresholds } from './providers/thresholds.js';
 import { parseCidrList, type CidrRange } from './media/address-policy.js';
 import { localImageModels, type LocalImageModel } from './providers/local/local-image-model.js';
@@ -67,6 +69,20 @@ const envSchema = z.object({
   FETCH_MAX_REDIRECTS: integer(0, 20).default(5),
   IMAGE_MAX_PIXELS: integer(1, 1_000_000_000).default(50_000_000),
 
+  VIDEO_MAX_BYTES: integer(1024, 10 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
+  VIDEO_FETCH_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
+  VIDEO_MAX_DURATION_S: z.coerce.number().positive().max(86_400).default(600),
+  VIDEO_MAX_PIXELS: integer(1, 100_000_000).default(3840 * 2160),
+  VIDEO_SAMPLE_INTERVAL_S: z.coerce.number().min(0.1).max(3600).default(3),
+  VIDEO_MAX_FRAMES: integer(1, 10_000).default(200),
+  VIDEO_FRAME_SIZE: integer(64, 4096).default(512),
+  VIDEO_FRAME_CONCURRENCY: integer(1, 64).default(4),
+  VIDEO_DECODE_TIMEOUT_MS: integer(1000, 3_600_000).default(120_000),
+  VIDEO_DUPLICATE_MIN_MATCH: z.coerce.number().gt(0).max(1).default(0.8),
+  VIDEO_TEMP_DIR: z.string().optional(),
+  FFMPEG_PATH: z.string().optional(),
+  FFPROBE_PATH: z.string().optional(),
+
   DEDUPE_PASS_MAX_DISTANCE: integer(0, 15).default(6),
   DEDUPE_FLAGGED_MAX_DISTANCE: integer(0, 15).default(12),
   DEDUPE_MIN_DETAIL: z.coerce.number().min(0).max(255).default(8),
@@ -100,6 +116,8 @@ export type Config = {
     maxRedirects: number;
   };
   imageMaxPixels: number;
+  video: VideoLimits;
+  ffmpeg: { ffmpegPath: string | undefined; ffprobePath: string | undefined };
   dedupe: {
     passMaxDistance: number;
     flaggedMaxDistance: number;
@@ -188,6 +206,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRedirects: e.FETCH_MAX_REDIRECTS,
     },
     imageMaxPixels: e.IMAGE_MAX_PIXELS,
+    video: {
+      maxBytes: e.VIDEO_MAX_BYTES,
+      fetchTimeoutMs: e.VIDEO_FETCH_TIMEOUT_MS,
+      maxDurationSeconds: e.VIDEO_MAX_DURATION_S,
+      maxPixels: e.VIDEO_MAX_PIXELS,
+      sampleIntervalSeconds: e.VIDEO_SAMPLE_INTERVAL_S,
+      maxFrames: e.VIDEO_MAX_FRAMES,
+      frameSize: e.VIDEO_FRAME_SIZE,
+      frameConcurrency: e.VIDEO_FRAME_CONCURRENCY,
+      decodeTimeoutMs: e.VIDEO_DECODE_TIMEOUT_MS,
+      duplicateMinMatch: e.VIDEO_DUPLICATE_MIN_MATCH,
+      tempDir: e.VIDEO_TEMP_DIR ?? tmpdir(),
+    },
+    ffmpeg: { ffmpegPath: e.FFMPEG_PATH, ffprobePath: e.FFPROBE_PATH },
     dedupe: {
       passMaxDistance: e.DEDUPE_PASS_MAX_DISTANCE,
       flaggedMaxDistance: e.DEDUPE_FLAGGED_MAX_DISTANCE,

@@ -8,12 +8,17 @@ import { LocalImageModerator } from './providers/local/local-image-moderator.js'
 import { LocalTextModerator } from './providers/local/local-text-moderator.js';
 import { SightengineModerator } from './providers/sightengine/sightengine-moderator.js';
 import type { TextModerator } from './providers/text-moderator.js';
+import { checkFfmpeg, locateFfmpeg, type FfmpegBinaries } from './media/ffmpeg.js';
 import { createImageInFlight } from './moderation/analyse-image.js';
 import type { RouteDeps } from './routes/index.js';
 import { openStore } from './store/open-store.js';
 
 /** Everything the app needs, built once at start-up from the configuration. */
-export type Deps = RouteDeps & { close(): Promise<void> };
+export type Deps = RouteDeps & {
+  /** The ffmpeg build found at start-up, for the start-up message. */
+  ffmpegVersion: string;
+  close(): Promise<void>;
+};
 
 /** Which image classifier the configuration asks for: SightEngine with credentials, else the local model. */
 export function imageProviderKind(config: Config): 'sightengine' | 'local' {
@@ -72,6 +77,15 @@ export async function buildDeps(config: Config): Promise<Deps> {
     await store.close().catch(() => undefined);
     throw error;
   }
+  let ffmpeg: FfmpegBinaries;
+  let ffmpegVersion: string;
+  try {
+    ffmpeg = locateFfmpeg(config.ffmpeg);
+    ffmpegVersion = checkFfmpeg(ffmpeg);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new Error(`ffmpeg is not usable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const downloader = new Downloader({
     policy: new AddressPolicy(config.fetch.allowPrivate),
     maxBytes: config.fetch.maxBytes,
@@ -85,6 +99,9 @@ export async function buildDeps(config: Config): Promise<Deps> {
     inFlight: createImageInFlight(),
     textModerator: selectTextModerator(config),
     textLimits: config.text,
+    ffmpeg,
+    ffmpegVersion,
+    video: config.video,
     maxBodyBytes: config.maxBodyBytes,
     dedupe: config.dedupe,
     imageMaxPixels: config.imageMaxPixels,

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     const database = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
     console.log(`Moderation API listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
     console.log(`  API docs: http://${config.host}:${info.port}/docs   database: ${database}   image provider: ${deps.imageModerator.name}   text provider: ${deps.textModerator.name}`);
+    console.log(`  video: ${deps.ffmpegVersion} (${deps.ffmpeg.origin})`);
   });
 
   server.on('error', (error: NodeJS.ErrnoException) => {

@@ -48,7 +48,7 @@ describe('ffmpeg', () => {
 
   it('samples the first frame of every interval, scaled down, as RGBA', async () => {
     const frames: SampledFrame[] = [];
-    for await (const frame of sampleFrames(binaries, video, probe, { intervalSeconds: 3, maxSide: 320, maxFrames: 100, timeoutMs: 20_000 })) frames.push(frame);
+    for await (const frame of sampleFrames(binaries, video, probe, { intervalSeconds: 3, longSide: 320, maxFrames: 100, timeoutMs: 20_000 })) frames.push(frame);
     expect(frames.map((frame) => frame.timestampSeconds)).toEqual([0, 3, 6, 9]);
     expect(frames[0]?.pixels).toMatchObject({ width: 320, height: 180 });
     expect(frames[0]?.pixels.data.length).toBe(320 * 180 * 4);
@@ -56,12 +56,12 @@ describe('ffmpeg', () => {
 
   it('stops at maxFrames', async () => {
     let count = 0;
-    for await (const _frame of sampleFrames(binaries, video, probe, { intervalSeconds: 1, maxSide: 64, maxFrames: 4, timeoutMs: 20_000 })) count++;
+    for await (const _frame of sampleFrames(binaries, video, probe, { intervalSeconds: 1, longSide: 64, maxFrames: 4, timeoutMs: 20_000 })) count++;
     expect(count).toBe(4);
   });
 
   it('kills ffmpeg when the reader stops early', async () => {
-    for await (const frame of sampleFrames(binaries, video, probe, { intervalSeconds: 1, maxSide: 320, maxFrames: 100, timeoutMs: 20_000 })) {
+    for await (const frame of sampleFrames(binaries, video, probe, { intervalSeconds: 1, longSide: 320, maxFrames: 100, timeoutMs: 20_000 })) {
       if (frame.index === 1) break;
     }
     expect(processesReading(video)).toBe(0);
@@ -70,7 +70,7 @@ describe('ffmpeg', () => {
   it('gives up on a decode that takes too long, and leaves no process', async () => {
     const error = await rejection(
       (async () => {
-        for await (const _frame of sampleFrames(binaries, video, probe, { intervalSeconds: 0.1, maxSide: 640, maxFrames: 1000, timeoutMs: 1 })) {
+        for await (const _frame of sampleFrames(binaries, video, probe, { intervalSeconds: 0.1, longSide: 640, maxFrames: 1000, timeoutMs: 1 })) {
           // keep reading
         }
       })(),

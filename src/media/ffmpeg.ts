@@ -107,16 +107,18 @@ export async function probeVideo(binaries: FfmpegBinaries, file: string, options
 export type SampledFrame = { index: number; timestampSeconds: number; pixels: RgbaImage };
 
 /**
- * Decodes one frame every `intervalSeconds` (the first at 0 s), scaled so the long side is at most
- * `maxSide` pixels, as RGBA. Stop iterating (break, return, throw) and ffmpeg is killed at once.
+ * Decodes one frame every `intervalSeconds` (the first at 0 s) as RGBA, scaled so the long side is
+ * exactly `longSide` pixels, up or down: a copy re-encoded at another resolution then goes through
+ * the same resampling as its original, which keeps their frame hashes within a few bits.
+ * Stop iterating (break, return, throw) and ffmpeg is killed at once.
  */
 export async function* sampleFrames(
   binaries: FfmpegBinaries,
   file: string,
   probe: VideoProbe,
-  options: { intervalSeconds: number; maxSide: number; maxFrames: number; timeoutMs: number },
+  options: { intervalSeconds: number; longSide: number; maxFrames: number; timeoutMs: number },
 ): AsyncGenerator<SampledFrame> {
-  const scale = Math.min(1, options.maxSide / Math.max(probe.width, probe.height));
+  const scale = options.longSide / Math.max(probe.width, probe.height);
   // Even sizes: some pixel formats cannot be scaled to odd dimensions.
   const width = Math.max(2, Math.round((probe.width * scale) / 2) * 2);
   const height = Math.max(2, Math.round((probe.height * scale) / 2) * 2);

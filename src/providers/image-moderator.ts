@@ -7,7 +7,7 @@ export type ImageInput = {
   /** The exact bytes that were hashed, so the provider judges what we identified. */
   bytes: Uint8Array;
   mime: string;
-  /** The picture decoded to `pixelSize` x `pixelSize`, for moderators that classify pixels themselves. */
+  /** The decoded picture, for moderators that classify pixels themselves (they scale it to `pixelSize`). */
   pixels?: RgbaImage;
 };
 

@@ -2,23 +2,26 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
 import type { TextAnalysisDeps } from '../moderation/analyse-text.js';
+import type { VideoAnalysisDeps } from '../moderation/analyse-video.js';
 import type { Store } from '../store/store.js';
 import { analyseImageRoute, registerAnalyseImage } from './analyse-image.js';
 import { analyseImagesBatchRoute, registerAnalyseImagesBatch } from './analyse-images-batch.js';
 import { analyseTextRoute, registerAnalyseText } from './analyse-text.js';
+import { analyseVideoRoute, registerAnalyseVideo } from './analyse-video.js';
 import { registerDocs } from './docs.js';
 import { healthzRoute, readyzRoute, registerHealth } from './health.js';
 
 /** The one visible list of endpoints. */
 
-export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & { store: Store; maxBodyBytes: number };
+export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & VideoAnalysisDeps & { store: Store; maxBodyBytes: number };
 
 /** Every documented route, in the order they appear in the OpenAPI document. */
-const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseTextRoute, healthzRoute, readyzRoute];
+const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseVideoRoute, analyseTextRoute, healthzRoute, readyzRoute];
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void {
   registerAnalyseImage(app, deps);
   registerAnalyseImagesBatch(app, deps);
+  registerAnalyseVideo(app, deps);
   registerAnalyseText(app, deps);
   registerHealth(app, deps.store);
   registerDocs(app, openApiDocument());

@@ -36,7 +36,7 @@ export type FakeSightengine = {
   readonly peakConcurrency: number;
   resetPeakConcurrency(): void;
   enqueue(...responses: ScriptedResponse[]): void;
-  setScorer(scorer: (media: Buffer) => SightengineModelScores): void;
+  setScorer(scorer: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores>): void;
   /** Milliseconds to wait before each normal (unscripted) answer; default none. */
   setLatency(latency: () => number): void;
   close(): Promise<void>;
@@ -116,11 +116,11 @@ async function parseRequest(req: IncomingMessage, url: URL): Promise<Omit<Record
 }
 
 export async function startFakeSightengine(
-  options: { apiUser?: string; apiSecret?: string; scorer?: (media: Buffer) => SightengineModelScores } = {},
+  options: { apiUser?: string; apiSecret?: string; scorer?: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores> } = {},
 ): Promise<FakeSightengine> {
   const apiUser = options.apiUser ?? 'fake-user';
   const apiSecret = options.apiSecret ?? 'fake-secret-do-not-log';
-  let scorer = options.scorer ?? (() => lowScores());
+  let scorer: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores> = options.scorer ?? (() => lowScores());
   const queue: ScriptedResponse[] = [];
   const requests: RecordedSightengineRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -129,7 +129,7 @@ export async function startFakeSightengine(
   let peakConcurrency = 0;
   let latency: () => number = () => 0;
 
-  function answer(res: ServerResponse, request: RecordedSightengineRequest): void {
+  async function answer(res: ServerResponse, request: RecordedSightengineRequest): Promise<void> {
     const { fields, media } = request;
     if (fields.api_user !== apiUser || fields.api_secret !== apiSecret) {
       return sendFailure(res, 'credentials_error', 1, 'Incorrect API user or API secret');
@@ -140,7 +140,7 @@ export async function startFakeSightengine(
     const content = media?.bytes ?? (fields.url ? Buffer.from(fields.url) : undefined);
     if (!content) return sendFailure(res, 'argument_error', 4, 'Missing media: provide media or url');
 
-    const scores = scorer(content);
+    const scores = await scorer(content);
     const answered: Record<string, unknown> = {};
     for (const model of models) {
       const key = responseKeyOf[model] ?? model;
@@ -171,7 +171,7 @@ export async function startFakeSightengine(
         const timer = setTimeout(() => {
           timers.delete(timer);
           // The client may have given up and closed the socket meanwhile.
-          if (!res.destroyed) answer(res, request);
+          if (!res.destroyed) void answer(res, request);
         }, scripted.ms);
         timers.add(timer);
         return;
@@ -208,10 +208,10 @@ export async function startFakeSightengine(
     else if (delay > 0) {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        answer(res, request);
+        void answer(res, request);
       }, delay);
       timers.add(timer);
-    } else answer(res, request);
+    } else void answer(res, request);
   }
 
   const server = createServer((req, res) => {

@@ -24,7 +24,7 @@ export type ImageService = {
 
 export async function startImageService(
   database: TestDatabase,
-  options: { scorer?: (media: Buffer) => SightengineModelScores; env?: Record<string, string> } = {},
+  options: { scorer?: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores>; env?: Record<string, string> } = {},
 ): Promise<ImageService> {
   const content = await startContentServer();
   const fake = await startFakeSightengine(options.scorer ? { scorer: options.scorer } : {});

@@ -9,18 +9,24 @@ import { locateFfmpeg } from '../../src/media/ffmpeg.js';
 
 const run = promisify(execFile);
 
-export type Segment = { source: 'moving' | 'bars' | 'mandelbrot'; seconds: number } | { source: 'colour'; colour: string; seconds: number };
+export type Segment =
+  | { source: 'moving' | 'bars' | 'mandelbrot'; seconds: number }
+  | { source: 'colour'; colour: string; seconds: number }
+  /** A still picture (a generated PNG) shown for `seconds`: distinct scenes for sampling tests. */
+  | { source: 'picture'; path: string; seconds: number };
 
-function lavfi(segment: Segment, size: string, rate: number): string {
+function input(segment: Segment, size: string, rate: number): string[] {
   switch (segment.source) {
     case 'moving':
-      return `testsrc2=size=${size}:rate=${rate}:duration=${segment.seconds}`;
+      return ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${segment.seconds}`];
     case 'bars':
-      return `smptebars=size=${size}:rate=${rate}:duration=${segment.seconds}`;
+      return ['-f', 'lavfi', '-i', `smptebars=size=${size}:rate=${rate}:duration=${segment.seconds}`];
     case 'mandelbrot':
-      return `mandelbrot=size=${size}:rate=${rate},trim=duration=${segment.seconds}`;
+      return ['-f', 'lavfi', '-i', `mandelbrot=size=${size}:rate=${rate},trim=duration=${segment.seconds}`];
     case 'colour':
-      return `color=c=${segment.colour}:size=${size}:rate=${rate}:duration=${segment.seconds}`;
+      return ['-f', 'lavfi', '-i', `color=c=${segment.colour}:size=${size}:rate=${rate}:duration=${segment.seconds}`];
+    case 'picture':
+      return ['-loop', '1', '-framerate', String(rate), '-t', String(segment.seconds), '-i', segment.path];
   }
 }
 
@@ -32,8 +38,11 @@ export async function makeVideo(
   const { ffmpeg } = locateFfmpeg();
   const size = options.size ?? '320x240';
   const rate = options.rate ?? 10;
-  const inputs = segments.flatMap((segment) => ['-f', 'lavfi', '-i', lavfi(segment, size, rate)]);
-  const concat = `${segments.map((_, i) => `[${i}:v]`).join('')}concat=n=${segments.length}:v=1:a=0[out]`;
+  const inputs = segments.flatMap((segment) => input(segment, size, rate));
+  const [width, height] = size.split('x');
+  // Every segment to one size, aspect and rate, then joined end to end.
+  const normalise = segments.map((_, i) => `[${i}:v]scale=${width}:${height},setsar=1,fps=${rate},format=yuv420p[v${i}]`).join(';');
+  const concat = `${normalise};${segments.map((_, i) => `[v${i}]`).join('')}concat=n=${segments.length}:v=1:a=0[out]`;
   await run(ffmpeg, [
     '-y', '-loglevel', 'error', ...inputs,
     '-filter_complex', concat, '-map', '[out]',

@@ -1,0 +1,161 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lowScores } from './fakes/fake-sightengine.js';
+import { databaseBackends, type TestDatabase } from './helpers/databases.js';
+import { startImageService, type ImageService } from './helpers/image-service.js';
+import { patternImage } from './helpers/images.js';
+import { makeAudioOnly, makeVideo, reencode } from './helpers/videos.js';
+
+/** POST /analyse/video end to end: real ffmpeg, generated videos, a fake SightEngine. */
+
+/** The fake flags frames that are mostly red: the "bad segment" of the test videos. */
+async function scoreFrame(media: Buffer) {
+  const { channels } = await sharp(media).stats();
+  const [red, green, blue] = channels.map((channel) => channel.mean) as [number, number, number];
+  return red > 180 && green < 80 && blue < 80 ? { ...lowScores(), weapon: { classes: { firearm: 0.97, knife: 0.01 } } } : lowScores();
+}
+
+function ffmpegProcesses(): number {
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (basename(argv[0] ?? '') === 'ffmpeg' && argv.some((arg) => arg.includes('moderation-video-'))) count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
+}
+
+describe.each(databaseBackends)('POST /analyse/video on $name', ({ name, create, available }) => {
+  // Skipped only when no MySQL server is reachable and REQUIRE_MYSQL is not set (see helpers/databases.ts).
+  describe.skipIf(!available)(name, () => {
+    let database: TestDatabase;
+    let service: ImageService;
+    let folder: string;
+    let videoTemp: string;
+    let requests = 0;
+    const urls: Record<string, string> = {};
+
+    const serveFile = (path: string) => service.content.serve(`/${basename(path)}`, readFileSync(path), 'video/mp4');
+    const analyse = async (url: string) => {
+      requests++;
+      const before = service.fake.callCount;
+      const response = await service.post('/analyse/video', { url, user_uuid: 'uploader' });
+      return { ...response, calls: service.fake.callCount - before };
+    };
+
+    beforeAll(async () => {
+      database = await create();
+      folder = mkdtempSync(join(tmpdir(), 'video-test-'));
+      videoTemp = mkdtempSync(join(tmpdir(), 'video-temp-'));
+      service = await startImageService(database, {
+        scorer: scoreFrame,
+        env: { VIDEO_SAMPLE_INTERVAL_S: '3', VIDEO_FRAME_CONCURRENCY: '1', VIDEO_MAX_DURATION_S: '40', VIDEO_TEMP_DIR: videoTemp },
+      });
+      // Ten distinct scenes of 3 s: every sampled frame shows something new.
+      const scenes = await Promise.all(
+        Array.from({ length: 13 }, async (_, i) => {
+          const path = join(folder, `scene-${i}.png`);
+          writeFileSync(path, await patternImage(700 + i, { width: 640, height: 360, format: 'png' }));
+          return path;
+        }),
+      );
+      const picture = (i: number, seconds = 3) => ({ source: 'picture' as const, path: scenes[i] as string, seconds });
+      const original = await makeVideo(join(folder, 'original.mp4'), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => picture(i)), { size: '640x360' });
+      urls.original = serveFile(original);
+      urls.reencoded = serveFile(await reencode(original, join(folder, 'reencoded.mp4'), { size: '426x240', bitrate: '300k' }));
+      urls.trimmed = serveFile(await reencode(original, join(folder, 'trimmed.mp4'), { size: '640x360', bitrate: '800k', trimStartSeconds: 3 }));
+      urls.unrelated = serveFile(await makeVideo(join(folder, 'unrelated.mp4'), [{ source: 'mandelbrot', seconds: 12 }]));
+      urls.static = serveFile(await makeVideo(join(folder, 'static.mp4'), [{ source: 'bars', seconds: 12 }]));
+      urls.bad = serveFile(
+        await makeVideo(join(folder, 'bad.mp4'), [picture(10), picture(11), { source: 'colour', colour: 'red', seconds: 3 }, picture(12, 30)]),
+      );
+      urls.long = serveFile(await makeVideo(join(folder, 'long.mp4'), [{ source: 'bars', seconds: 45 }], { size: '160x120' }));
+      urls.audio = serveFile(await makeAudioOnly(join(folder, 'sound.m4a')));
+      const valid = readFileSync(original);
+      urls.corrupt = service.content.serve('/corrupt.mp4', Buffer.concat([valid.subarray(0, 48), Buffer.alloc(20_000, 0x5a)]), 'video/mp4');
+    }, 120_000);
+
+    afterAll(async () => {
+      await service?.close();
+      await database?.drop();
+      rmSync(folder, { recursive: true, force: true });
+      rmSync(videoTemp, { recursive: true, force: true });
+    });
+
+    it('judges every sampled frame of a clean video, once each', async () => {
+      const { status, body, calls } = await analyse(urls.original as string);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ decision: 'pass', is_duplicate: false, frames_analyzed: 10, source: 'provider', provider: 'sightengine' });
+      expect(body.flagged_at_timestamp).toBeUndefined();
+      expect(calls).toBe(10);
+      expect(await service.deps.store.findLogByRequestId(body.request_id)).toMatchObject({ contentType: 'video', decision: 'pass', httpStatus: 200, sha256: body.sha256 });
+    });
+
+    it('answers the same file again from the store', async () => {
+      const { body, calls } = await analyse(urls.original as string);
+      expect(body).toMatchObject({ is_duplicate: true, source: 'cache_exact', frames_analyzed: 10 });
+      expect(calls).toBe(0);
+    });
+
+    it('knows a re-encoded copy (other size and bitrate) without a provider call', async () => {
+      const { body, calls } = await analyse(urls.reencoded as string);
+      expect(body).toMatchObject({ is_duplicate: true, decision: 'pass', source: 'cache_near' });
+      expect(calls).toBe(0);
+      expect(body.similar_items[0]).toMatchObject({ url: urls.original });
+      expect(body.similar_items[0].matched_frames_ratio).toBeGreaterThanOrEqual(0.8);
+    });
+
+    it('knows a trimmed copy as a duplicate', async () => {
+      const { body } = await analyse(urls.trimmed as string);
+      expect(body).toMatchObject({ is_duplicate: true, decision: 'pass' });
+      expect(body.similar_items[0]).toMatchObject({ url: urls.original });
+    });
+
+    it('does not take an unrelated video for a duplicate', async () => {
+      const { body, calls } = await analyse(urls.unrelated as string);
+      expect(body).toMatchObject({ is_duplicate: false, source: 'provider' });
+      expect(body.similar_items).toBeUndefined();
+      expect(calls).toBeGreaterThan(0);
+    });
+
+    it('pays once for a static video', async () => {
+      const { body, calls } = await analyse(urls.static as string);
+      expect(body).toMatchObject({ decision: 'pass', frames_analyzed: 4 });
+      expect(calls).toBe(1);
+    });
+
+    it('stops at the first flagged frame: no further provider calls, no decoding, no ffmpeg left', async () => {
+      const { body, calls } = await analyse(urls.bad as string);
+      expect(body).toMatchObject({ decision: 'flagged', flagged_at_timestamp: 6, frames_analyzed: 3, source: 'provider' });
+      expect(body.review_details.weapon).toMatchObject({ level: 'flagged' });
+      expect(body.reason).toMatch(/^Frame at 6 s: weapon/);
+      // Frames 0, 3 and 6 s of 13: one call each, nothing after the flagged frame.
+      expect(calls).toBe(3);
+      expect(ffmpegProcesses()).toBe(0);
+    });
+
+    it.each([
+      ['a corrupt file', 'corrupt', 'undecodable_media'],
+      ['an audio-only file', 'audio', 'unsupported_media_type'],
+      ['a video longer than VIDEO_MAX_DURATION_S', 'long', 'media_too_large'],
+    ])('refuses %s with a clear 400 and a log row', async (_label, key, code) => {
+      const { status, body, calls } = await analyse(urls[key] as string);
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ code });
+      expect(body.detail).not.toContain(videoTemp);
+      expect(calls).toBe(0);
+      expect(await service.deps.store.findLogByRequestId(body.request_id)).toMatchObject({ httpStatus: 400, contentType: 'video' });
+    });
+
+    it('leaves no temporary file behind and one log row per request', async () => {
+      expect(readdirSync(videoTemp)).toEqual([]);
+      expect(await database.countRows('moderation_log')).toBe(requests);
+    });
+  });
+});
