@@ -27,6 +27,9 @@ describe('configuration', () => {
     [{ LOG_TEXT_CONTENT: 'maybe' }, 'LOG_TEXT_CONTENT'],
     [{ TEXT_MAX_CHARS: '0' }, 'TEXT_MAX_CHARS'],
     [{ GEMINI_MODEL: 'models/../x' }, 'GEMINI_MODEL'],
+    [{ VIDEO_SAMPLE_INTERVAL_S: '0' }, 'VIDEO_SAMPLE_INTERVAL_S'],
+    [{ VIDEO_DUPLICATE_MIN_MATCH: '1.5' }, 'VIDEO_DUPLICATE_MIN_MATCH'],
+    [{ VIDEO_MAX_DURATION_S: '-1' }, 'VIDEO_MAX_DURATION_S'],
   ])('refuses %o with a message naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);

@@ -42,6 +42,11 @@ describe('ffmpeg', () => {
     expect(checkFfmpeg(binaries)).toMatch(/ffmpeg version/);
   });
 
+  it('says which setting is wrong when FFMPEG_PATH points nowhere', () => {
+    expect(() => locateFfmpeg({ ffmpegPath: '/nonexistent/ffmpeg' })).toThrow(/FFMPEG_PATH points to \/nonexistent\/ffmpeg/);
+    expect(locateFfmpeg({ ffmpegPath: binaries.ffmpeg, ffprobePath: binaries.ffprobe })).toMatchObject({ origin: 'FFMPEG_PATH' });
+  });
+
   it('probes duration, size and codec', () => {
     expect(probe).toEqual({ durationSeconds: 10, width: 640, height: 360, codec: 'h264' });
   });
