@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { buildDeps } from '../src/deps.js';
 import { lowScores } from './fakes/fake-sightengine.js';
+import { startContentServer } from './helpers/content-server.js';
 import { databaseBackends, type TestDatabase } from './helpers/databases.js';
 import { startImageService, type ImageService } from './helpers/image-service.js';
 import { patternImage } from './helpers/images.js';
@@ -16,6 +20,23 @@ async function scoreFrame(media: Buffer) {
   const { channels } = await sharp(media).stats();
   const [red, green, blue] = channels.map((channel) => channel.mean) as [number, number, number];
   return red > 180 && green < 80 && blue < 80 ? { ...lowScores(), weapon: { classes: { firearm: 0.97, knife: 0.01 } } } : lowScores();
+}
+
+/** A detailed picture that is mostly red. */
+async function redPattern(): Promise<Buffer> {
+  const width = 640;
+  const height = 360;
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const offset = (y * width + x) * 3;
+      const stripe = Math.floor(x / 40 + y / 30) % 3;
+      pixels[offset] = 200 + stripe * 25;
+      pixels[offset + 1] = stripe * 20;
+      pixels[offset + 2] = ((x * y) % 50) + stripe * 5;
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
 function ffmpegProcesses(): number {
@@ -59,7 +80,7 @@ describe.each(databaseBackends)('POST /analyse/video on $name', ({ name, create,
       });
       // Ten distinct scenes of 3 s: every sampled frame shows something new.
       const scenes = await Promise.all(
-        Array.from({ length: 13 }, async (_, i) => {
+        Array.from({ length: 14 }, async (_, i) => {
           const path = join(folder, `scene-${i}.png`);
           writeFileSync(path, await patternImage(700 + i, { width: 640, height: 360, format: 'png' }));
           return path;
@@ -77,6 +98,11 @@ describe.each(databaseBackends)('POST /analyse/video on $name', ({ name, create,
       );
       urls.long = serveFile(await makeVideo(join(folder, 'long.mp4'), [{ source: 'bars', seconds: 45 }], { size: '160x120' }));
       urls.audio = serveFile(await makeAudioOnly(join(folder, 'sound.m4a')));
+      // A detailed, mostly red picture: the fake flags it, and it has a meaningful hash.
+      const redPicture = join(folder, 'red-picture.png');
+      writeFileSync(redPicture, await redPattern());
+      urls.redPicture = service.content.serve('/red-picture.png', readFileSync(redPicture), 'image/png');
+      urls.knownBad = serveFile(await makeVideo(join(folder, 'known-bad.mp4'), [picture(13), { source: 'picture', path: redPicture, seconds: 3 }, picture(6)], { size: '640x360' }));
       const valid = readFileSync(original);
       urls.corrupt = service.content.serve('/corrupt.mp4', Buffer.concat([valid.subarray(0, 48), Buffer.alloc(20_000, 0x5a)]), 'video/mp4');
     }, 120_000);
@@ -140,6 +166,16 @@ describe.each(databaseBackends)('POST /analyse/video on $name', ({ name, create,
       expect(ffmpegProcesses()).toBe(0);
     });
 
+    it('flags a frame that looks like a known flagged image without asking the provider about it', async () => {
+      const image = await service.post('/analyse/image', { url: urls.redPicture, user_uuid: 'uploader' });
+      requests++;
+      expect(image.body.decision).toBe('flagged');
+      const { body, calls } = await analyse(urls.knownBad as string);
+      expect(body).toMatchObject({ decision: 'flagged', flagged_at_timestamp: 3, frames_analyzed: 2 });
+      // One call for the new scene at 0 s; the red frame at 3 s is answered by the stored image.
+      expect(calls).toBe(1);
+    });
+
     it.each([
       ['a corrupt file', 'corrupt', 'undecodable_media'],
       ['an audio-only file', 'audio', 'unsupported_media_type'],
@@ -157,5 +193,29 @@ describe.each(databaseBackends)('POST /analyse/video on $name', ({ name, create,
       expect(readdirSync(videoTemp)).toEqual([]);
       expect(await database.countRows('moderation_log')).toBe(requests);
     });
+  });
+});
+
+describe('POST /analyse/video with the offline classifier', () => {
+  it('judges the sampled pixels locally, with no provider', async () => {
+    const database = await databaseBackends[0]!.create();
+    const folder = mkdtempSync(join(tmpdir(), 'video-local-'));
+    const content = await startContentServer();
+    const deps = await buildDeps(loadConfig({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' }));
+    try {
+      const video = await makeVideo(join(folder, 'clip.mp4'), [{ source: 'bars', seconds: 4 }, { source: 'mandelbrot', seconds: 4 }]);
+      const response = await createApp(deps).request('/analyse/video', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: content.serve('/clip.mp4', readFileSync(video)), user_uuid: 'u' }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ decision: 'pass', provider: 'nsfwjs', source: 'local', frames_analyzed: 3 });
+    } finally {
+      await deps.close();
+      await content.close();
+      await database.drop();
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
