@@ -2,12 +2,29 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './http/app-env.js';
 import { errorResponse, toAppError, validationError } from './http/error-handler.js';
+import { requireApiKey, type ApiKey } from './http/auth.js';
 import { auditTrail, requestId } from './http/middleware.js';
+import { rateLimit, TokenBuckets } from './http/rate-limit.js';
 import { AppError } from './errors.js';
 import { registerRoutes, type RouteDeps } from './routes/index.js';
 
+/** Who may call, how often, and how much at once. */
+export type AccessSettings = {
+  apiKeys: ApiKey[];
+  publicEndpoints: ('docs' | 'health' | 'metrics')[];
+  rateLimit: { perSecond: number; burst: number } | null;
+};
+
+export type AppDeps = RouteDeps & { access: AccessSettings };
+
+const publicPaths: Record<AccessSettings['publicEndpoints'][number], (path: string) => boolean> = {
+  docs: (path) => path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/'),
+  health: (path) => path === '/healthz' || path === '/readyz',
+  metrics: (path) => path === '/metrics',
+};
+
 /** Builds the HTTP application from ready dependencies. No I/O of its own. */
-export function createApp(deps: RouteDeps): OpenAPIHono<AppEnv> {
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: async (result, c) => {
       if (result.success) return;
@@ -22,8 +39,15 @@ export function createApp(deps: RouteDeps): OpenAPIHono<AppEnv> {
     },
   });
 
+  const isPublic = (path: string) => deps.access.publicEndpoints.some((endpoint) => publicPaths[endpoint](path));
   app.use('*', requestId);
+  // The audit trail wraps everything below, so refusals (401, 429, 503) leave their row too.
   app.use('/analyse/*', auditTrail(deps.store));
+  app.use('*', requireApiKey(deps.access.apiKeys, isPublic));
+  // Limits are per API key: without keys (loopback development) there is no one to tell apart.
+  if (deps.access.rateLimit && deps.access.apiKeys.length > 0) {
+    app.use('/analyse/*', rateLimit(new TokenBuckets(deps.access.rateLimit.perSecond, deps.access.rateLimit.burst)));
+  }
   // Checked while the body streams in, before any JSON parsing buffers it.
   app.use(
     '/analyse/*',

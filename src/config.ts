@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { ApiKey } from './http/auth.js';
 import { z } from 'zod';
 import type { VideoLimits } from './moderation/analyse-video.js';
 import { parseThresholdOverrides, type ThresholdTable, defaultThresholds } from './providers/thresholds.js';
@@ -18,6 +20,18 @@ const boolean = z
 
 const envSchema = z.object({
   PORT: integer(0, 65535).default(8080),
+  API_KEYS: z.string().optional(),
+  API_KEYS_FILE: z.string().optional(),
+  ALLOW_UNAUTHENTICATED: boolean.default(false),
+  PUBLIC_ENDPOINTS: z
+    .string()
+    .default('docs,health,metrics')
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['docs', 'health', 'metrics']))),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(10),
+  RATE_LIMIT_BURST: integer(1, 100_000).default(50),
+  MAX_CONCURRENT_ANALYSES: integer(1, 10_000).default(16),
+  MAX_QUEUED_ANALYSES: integer(0, 100_000).default(100),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
@@ -91,6 +105,10 @@ const envSchema = z.object({
 export type Config = {
   port: number;
   host: string;
+  apiKeys: ApiKey[];
+  publicEndpoints: ('docs' | 'health' | 'metrics')[];
+  rateLimit: { perSecond: number; burst: number } | null;
+  analyses: { maxConcurrent: number; maxQueued: number };
   databaseUrl: string;
   databasePoolSize: number;
   maxBodyBytes: number;
@@ -129,6 +147,31 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+const MIN_KEY_LENGTH = 16;
+
+/**
+ * `name:key` entries separated by commas or new lines (# starts a comment). A key without a name is
+ * named after its position. Keys shorter than 16 characters are refused: they can be guessed.
+ */
+export function parseApiKeys(text: string, variable: string): ApiKey[] {
+  const entries = text
+    .split(/[,\n]/)
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter(Boolean);
+  return entries.map((entry, index) => {
+    const separator = entry.indexOf(':');
+    const name = separator > 0 ? entry.slice(0, separator).trim() : `key-${index + 1}`;
+    const key = separator > 0 ? entry.slice(separator + 1).trim() : entry;
+    if (key.length < MIN_KEY_LENGTH) throw new Error(`${variable}: the key named "${name}" is shorter than ${MIN_KEY_LENGTH} characters`);
+    if (!/^[\w.-]{1,64}$/.test(name)) throw new Error(`${variable}: "${name}" is not a valid key name (letters, digits, . _ -)`);
+    return { name, key };
+  });
+}
+
 /** Parses and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable (FOO= in a .env file) means "not set", not "set to the empty string".
@@ -150,6 +193,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TEXT_PROVIDER === 'gemini' && !e.GEMINI_API_KEY) {
     throw new ConfigError('Invalid configuration:\n  TEXT_PROVIDER: is "gemini" but GEMINI_API_KEY is not set');
   }
+  let apiKeys: ApiKey[];
+  try {
+    apiKeys = parseApiKeys(e.API_KEYS ?? '', 'API_KEYS');
+    if (e.API_KEYS_FILE) apiKeys.push(...parseApiKeys(readFileSync(e.API_KEYS_FILE, 'utf8'), 'API_KEYS_FILE'));
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+  }
+  if (apiKeys.length === 0 && !isLoopback(e.HOST) && !e.ALLOW_UNAUTHENTICATED) {
+    throw new ConfigError(
+      `Invalid configuration:\n  HOST: is ${e.HOST}, reachable from other machines, but no API_KEYS or API_KEYS_FILE is set.\n` +
+        '  Anyone who could reach the port could then make the service fetch URLs inside your network and spend your provider credit.\n' +
+        '  Set API_KEYS (name:key,...), bind HOST=127.0.0.1, or, behind an authenticating proxy only, set ALLOW_UNAUTHENTICATED=true.',
+    );
+  }
   let thresholds: ThresholdTable;
   let allowPrivate: CidrRange[];
   try {
@@ -169,6 +226,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.HOST,
+    apiKeys,
+    publicEndpoints: e.PUBLIC_ENDPOINTS,
+    rateLimit: e.RATE_LIMIT_PER_SECOND > 0 ? { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST } : null,
+    analyses: { maxConcurrent: e.MAX_CONCURRENT_ANALYSES, maxQueued: e.MAX_QUEUED_ANALYSES },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     maxBodyBytes: e.MAX_BODY_BYTES,

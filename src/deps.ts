@@ -10,11 +10,12 @@ import { SightengineModerator } from './providers/sightengine/sightengine-modera
 import type { TextModerator } from './providers/text-moderator.js';
 import { checkFfmpeg, locateFfmpeg, type FfmpegBinaries } from './media/ffmpeg.js';
 import { createImageInFlight } from './moderation/analyse-image.js';
-import type { RouteDeps } from './routes/index.js';
+import { WorkGate } from './moderation/work-gate.js';
+import type { AppDeps } from './app.js';
 import { openStore } from './store/open-store.js';
 
 /** Everything the app needs, built once at start-up from the configuration. */
-export type Deps = RouteDeps & {
+export type Deps = AppDeps & {
   /** The ffmpeg build found at start-up, for the start-up message. */
   ffmpegVersion: string;
   close(): Promise<void>;
@@ -103,6 +104,8 @@ export async function buildDeps(config: Config): Promise<Deps> {
     ffmpegVersion,
     video: config.video,
     maxBodyBytes: config.maxBodyBytes,
+    access: { apiKeys: config.apiKeys, publicEndpoints: config.publicEndpoints, rateLimit: config.rateLimit },
+    workGate: new WorkGate(config.analyses.maxConcurrent, config.analyses.maxQueued),
     dedupe: config.dedupe,
     imageMaxPixels: config.imageMaxPixels,
     async close() {

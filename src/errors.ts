@@ -11,6 +11,9 @@ export const errorCodes = [
   'unsupported_media_type',
   'undecodable_media',
   'not_found',
+  'unauthorized',
+  'rate_limited',
+  'overloaded',
   'audit_unavailable',
   'internal_error',
 ] as const;
@@ -26,7 +29,7 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     /** Human-readable, safe to show to the caller: no stack traces, paths or secrets. */
     readonly detail: string,
-    readonly options: { fieldErrors?: FieldError[]; cause?: unknown } = {},
+    readonly options: { fieldErrors?: FieldError[]; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(detail, { cause: options.cause });
   }

@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { buildDeps } from './deps.js';
 
 /** The only file that starts and stops the process. */
@@ -23,10 +23,8 @@ async function main(): Promise<void> {
     console.error(`Cannot listen on ${config.host}:${config.port} (PORT, HOST): ${why}.`);
     void deps.close().finally(() => process.exit(1));
   });
-  if (!isLoopback(config.host)) {
-    console.warn(
-      `Warning: listening on ${config.host} without authentication: anyone who can reach this port can use the service (and its provider credit). Bind HOST to 127.0.0.1 or put it behind an authenticating proxy.`,
-    );
+  if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
+    console.warn(`Warning: ALLOW_UNAUTHENTICATED is set and HOST is ${config.host}: anyone who can reach this port can use the service.`);
   }
 
   let stopping = false;
@@ -45,10 +43,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 main().catch((error: unknown) => {

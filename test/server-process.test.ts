@@ -85,6 +85,18 @@ describe('the service process', () => {
     expect(output).toContain('Could not load the local image model (/nonexistent/model)');
   });
 
+  it('refuses to start without API keys on an address other machines can reach', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, PORT: '0', HOST: '0.0.0.0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    expect(await exitOf(child)).toBe(1);
+    expect(output).toContain('no API_KEYS or API_KEYS_FILE is set');
+    expect(output).toContain('ALLOW_UNAUTHENTICATED');
+  });
+
   it('refuses to start on a bad setting, naming the variable', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, DEDUPE_PASS_MAX_DISTANCE: '40' },

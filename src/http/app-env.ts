@@ -8,5 +8,7 @@ export type AppEnv = {
     audit: AuditRecord;
     /** Set by a handler that writes its own rows (one per batch item) instead of this request's one. */
     auditWrittenByHandler: boolean;
+    /** The name of the API key the request came with. */
+    client: string;
   };
 };

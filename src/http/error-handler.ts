@@ -16,6 +16,9 @@ const statusByCode: Record<ErrorCode, ContentfulStatusCode> = {
   unsupported_media_type: 400,
   undecodable_media: 400,
   not_found: 404,
+  unauthorized: 401,
+  rate_limited: 429,
+  overloaded: 503,
   audit_unavailable: 503,
   internal_error: 500,
 };
@@ -33,6 +36,8 @@ export function errorResponse(c: Context<AppEnv>, error: AppError): Response {
     detail: error.detail,
     ...(error.options.fieldErrors && { errors: error.options.fieldErrors }),
   };
+  if (error.options.retryAfterSeconds !== undefined) c.header('Retry-After', String(error.options.retryAfterSeconds));
+  if (error.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
   return c.json(body, statusOf(error.code));
 }
 

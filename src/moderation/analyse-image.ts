@@ -10,6 +10,7 @@ import type { Decision, ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedImage, SimilarImage, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
 import { SingleFlight, type Flight } from './single-flight.js';
+import { inSlot, type WorkGate } from './work-gate.js';
 
 /**
  * POST /analyse/image as a use case: download, identify (sha256, then perceptual hash), reuse an
@@ -40,6 +41,8 @@ export type ImageAnalysisDeps = {
   dedupe: NearDuplicateLimits & { minDetail: number };
   imageMaxPixels: number;
   inFlight: ImageInFlight;
+  /** Slots for new analyses, shared with video. */
+  workGate: WorkGate;
 };
 
 export type SimilarItem = { url: string | null; similarity: number; decision: Decision; labels: string[] };
@@ -64,7 +67,7 @@ const NEIGHBOURS_CONSIDERED = 20;
 const SIMILAR_ITEMS_LIMIT = 5;
 
 export async function analyseImage(deps: ImageAnalysisDeps, request: { url: string }, audit: AuditRecord): Promise<ImageAnalysis> {
-  const flight = deps.inFlight.byUrl.run(request.url, (trail) => analyseUrl(deps, request.url, trail));
+  const flight = deps.inFlight.byUrl.run(request.url, (trail) => inSlot(deps.workGate, () => analyseUrl(deps, request.url, trail)));
   return joinFlight(flight, audit);
 }
 

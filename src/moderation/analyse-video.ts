@@ -14,6 +14,7 @@ import { ProviderError } from '../providers/provider-error.js';
 import { severity, type Decision, type ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedVideo, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
+import { inSlot, type WorkGate } from './work-gate.js';
 
 /**
  * POST /analyse/video as a use case. The video is downloaded to a temporary file (always removed),
@@ -47,6 +48,7 @@ export type VideoAnalysisDeps = {
   dedupe: NearDuplicateLimits & { minDetail: number };
   ffmpeg: FfmpegBinaries;
   video: VideoLimits;
+  workGate: WorkGate;
 };
 
 export type VideoSimilarItem = { url: string | null; similarity: number; decision: Decision; labels: string[]; matchedFramesRatio: number };
@@ -85,6 +87,10 @@ type FrameRecord = {
 };
 
 export async function analyseVideo(deps: VideoAnalysisDeps, request: { url: string }, audit: AuditRecord): Promise<VideoAnalysis> {
+  return inSlot(deps.workGate, () => analyseVideoFile(deps, request, audit));
+}
+
+async function analyseVideoFile(deps: VideoAnalysisDeps, request: { url: string }, audit: AuditRecord): Promise<VideoAnalysis> {
   const folder = await mkdtemp(join(deps.video.tempDir, 'moderation-video-'));
   try {
     const file = join(folder, 'video');
