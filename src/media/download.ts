@@ -12,8 +12,15 @@ import type { AddressPolicy } from './address-policy.js';
  * and the whole download bounded in time. This is the only module that imports undici for fetching.
  */
 
+/** Resolves a host name to all its addresses; tests inject their own to reach hostile answers. */
+export type Resolver = (hostname: string, family: 0 | 4 | 6) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname, family) =>
+  new Promise((resolve, reject) => dnsLookup(hostname, { family, all: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))));
+
 export type DownloadOptions = {
   policy: AddressPolicy;
+  resolve?: Resolver;
   maxBytes: number;
   timeoutMs: number;
   maxRedirects: number;
@@ -34,10 +41,10 @@ class RefusedAddressError extends Error {
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
-function guardedLookup(policy: AddressPolicy) {
+function guardedLookup(policy: AddressPolicy, resolve: Resolver) {
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback) => {
-    dnsLookup(hostname, { family: options.family as 0 | 4 | 6 | undefined, all: true }, (error, addresses) => {
-      if (error) return callback(error, []);
+    const family = options.family === 4 || options.family === 6 ? options.family : 0;
+    resolve(hostname, family).then((addresses) => {
       // Refuse the host if any of its addresses is refused: a mixed answer is a classic rebinding trick.
       for (const entry of addresses) {
         const refusal = policy.refusal(entry.address);
@@ -47,7 +54,7 @@ function guardedLookup(policy: AddressPolicy) {
       const first = addresses[0];
       if (!first) return callback(new Error(`${hostname} has no address`), []);
       return callback(null, first.address, first.family);
-    });
+    }, (error: NodeJS.ErrnoException) => callback(error, []));
   };
 }
 
@@ -87,7 +94,7 @@ export class Downloader {
 
   constructor(private readonly options: DownloadOptions) {
     this.agent = new Agent({
-      connect: { lookup: guardedLookup(options.policy), timeout: Math.min(options.timeoutMs, 10_000) },
+      connect: { lookup: guardedLookup(options.policy, options.resolve ?? systemResolver), timeout: Math.min(options.timeoutMs, 10_000) },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       connections: 64,

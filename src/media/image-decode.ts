@@ -37,7 +37,8 @@ export async function decodeImage(bytes: Uint8Array, options: { maxPixels: numbe
   const input = { limitInputPixels: options.maxPixels, ignoreIcc: true, autoOrient: true, failOn: 'error' } as const;
   let metadata: Metadata;
   try {
-    metadata = await sharp(bytes, input).metadata();
+    // Header only, nothing decoded: the pixel limit is checked below, with the image's size in the message.
+    metadata = await sharp(bytes, { ...input, limitInputPixels: false }).metadata();
   } catch (error) {
     throw undecodable(error);
   }

@@ -14,7 +14,8 @@ export type ContentServer = {
   close(): Promise<void>;
 };
 
-export async function startContentServer(): Promise<ContentServer> {
+/** `host` may be any loopback address (127.0.0.2 lets a test exempt the server but not 127.0.0.1). */
+export async function startContentServer(host = '127.0.0.1'): Promise<ContentServer> {
   const handlers = new Map<string, Handler>();
   const hitCounts = new Map<string, number>();
   const server = createServer((request, response) => {
@@ -27,8 +28,8 @@ export async function startContentServer(): Promise<ContentServer> {
     }
     handler(request, response);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const origin = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     origin,
     serve(path, body, contentType = 'application/octet-stream') {
