@@ -59,7 +59,7 @@ for (const file of files) {
       if (hash) frames.push(hash);
     }
     hashes.set(file, frames);
-    console.log(`  ${file}: ${probe.width}x${probe.height} ${probe.codec}, ${probe.durationSeconds.toFixed(1)} s, ${frames.length} frames`);
+    console.log(`  ${file}: ${probe.width}x${probe.height} ${probe.codec}, ${probe.durationSeconds?.toFixed(1) ?? '?'} s, ${frames.length} frames`);
   } catch (error) {
     console.log(`  ${file}: could not be analysed (${error instanceof Error ? error.message : String(error)})`);
   }

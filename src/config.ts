@@ -157,10 +157,11 @@ const MIN_KEY_LENGTH = 16;
  * `name:key` entries separated by commas or new lines (# starts a comment). A key without a name is
  * named after its position. Keys shorter than 16 characters are refused: they can be guessed.
  */
-export function parseApiKeys(text: string, variable: string): ApiKey[] {
+export function parseApiKeys(text: string, variable: string, options: { comments: boolean } = { comments: false }): ApiKey[] {
   const entries = text
     .split(/[,\n]/)
-    .map((line) => line.replace(/#.*$/, '').trim())
+    // Comments only in files: in API_KEYS a '#' is part of a key, not the start of a comment.
+    .map((line) => (options.comments ? line.replace(/(^|\s)#.*$/, '') : line).trim())
     .filter(Boolean);
   return entries.map((entry, index) => {
     const separator = entry.indexOf(':');
@@ -196,7 +197,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let apiKeys: ApiKey[];
   try {
     apiKeys = parseApiKeys(e.API_KEYS ?? '', 'API_KEYS');
-    if (e.API_KEYS_FILE) apiKeys.push(...parseApiKeys(readFileSync(e.API_KEYS_FILE, 'utf8'), 'API_KEYS_FILE'));
+    if (e.API_KEYS_FILE) {
+      const fromFile = parseApiKeys(readFileSync(e.API_KEYS_FILE, 'utf8'), 'API_KEYS_FILE', { comments: true });
+      apiKeys.push(...fromFile.map((key) => (/^key-\d+$/.test(key.name) ? { ...key, name: `file-${key.name}` } : key)));
+    }
+    // Two keys with one name could not be told apart in the log, and would share a rate limit.
+    const names = apiKeys.map((key) => key.name);
+    const duplicateName = names.find((name, index) => names.indexOf(name) !== index);
+    if (duplicateName) throw new Error(`API_KEYS: the key name "${duplicateName}" is used twice`);
+    const secrets = apiKeys.map((key) => key.key);
+    if (secrets.some((key, index) => secrets.indexOf(key) !== index)) throw new Error('API_KEYS: the same key is listed twice');
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
   }

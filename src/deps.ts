@@ -1,3 +1,4 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { Config } from './config.js';
 import { AddressPolicy } from './media/address-policy.js';
 import { Downloader } from './media/download.js';
@@ -10,6 +11,7 @@ import { SightengineModerator } from './providers/sightengine/sightengine-modera
 import type { TextModerator } from './providers/text-moderator.js';
 import { checkFfmpeg, locateFfmpeg, type FfmpegBinaries } from './media/ffmpeg.js';
 import { createImageInFlight } from './moderation/analyse-image.js';
+import { SingleFlight } from './moderation/single-flight.js';
 import { WorkGate } from './moderation/work-gate.js';
 import type { AppDeps } from './app.js';
 import { openStore } from './store/open-store.js';
@@ -87,6 +89,14 @@ export async function buildDeps(config: Config): Promise<Deps> {
     await store.close().catch(() => undefined);
     throw new Error(`ffmpeg is not usable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  try {
+    // Checked now, not on the first video: a missing or read-only folder would fail every video request.
+    mkdirSync(config.video.tempDir, { recursive: true });
+    accessSync(config.video.tempDir, constants.W_OK);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new Error(`VIDEO_TEMP_DIR (${config.video.tempDir}) is not a writable folder: ${(error as Error).message}`, { cause: error });
+  }
   const downloader = new Downloader({
     policy: new AddressPolicy(config.fetch.allowPrivate),
     maxBytes: config.fetch.maxBytes,
@@ -106,6 +116,7 @@ export async function buildDeps(config: Config): Promise<Deps> {
     maxBodyBytes: config.maxBodyBytes,
     access: { apiKeys: config.apiKeys, publicEndpoints: config.publicEndpoints, rateLimit: config.rateLimit },
     workGate: new WorkGate(config.analyses.maxConcurrent, config.analyses.maxQueued),
+    videosInFlight: new SingleFlight(),
     dedupe: config.dedupe,
     imageMaxPixels: config.imageMaxPixels,
     async close() {

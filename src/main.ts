@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const deps = await buildDeps(config);
   const app = createApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-    const database = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
+    const database = describeDatabase(config.databaseUrl);
     console.log(`Moderation API listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
     console.log(`  API docs: http://${config.host}:${info.port}/docs   database: ${database}   image provider: ${deps.imageModerator.name}   text provider: ${deps.textModerator.name}`);
     console.log(`  video: ${deps.ffmpegVersion} (${deps.ffmpeg.origin})`);
@@ -43,6 +43,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The database URL without its password, for the start-up message. */
+function describeDatabase(url: string): string {
+  if (url.startsWith('sqlite:')) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'mysql (unparsable URL)';
+  }
 }
 
 main().catch((error: unknown) => {

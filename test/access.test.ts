@@ -178,7 +178,7 @@ describe('key configuration', () => {
       const file = join(folder, 'keys');
       writeFileSync(file, `# partners\ncarol:${'c'.repeat(20)}\n\n${'d'.repeat(20)}  # unnamed\n`);
       const config = loadConfig({ API_KEYS: `alice:${ALICE}`, API_KEYS_FILE: file });
-      expect(config.apiKeys.map((key) => key.name)).toEqual(['alice', 'carol', 'key-2']);
+      expect(config.apiKeys.map((key) => key.name)).toEqual(['alice', 'carol', 'file-key-2']);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
@@ -188,10 +188,16 @@ describe('key configuration', () => {
     [{ API_KEYS: 'alice:short' }, /shorter than 16/],
     [{ API_KEYS: `bad name:${ALICE}` }, /not a valid key name/],
     [{ API_KEYS_FILE: '/nonexistent/keys' }, /ENOENT|no such file/],
+    [{ API_KEYS: `alice:${ALICE},alice:${BOB}` }, /"alice" is used twice/],
+    [{ API_KEYS: `alice:${ALICE},bob:${ALICE}` }, /same key is listed twice/],
     [{ HOST: '0.0.0.0' }, /HOST: is 0\.0\.0\.0, reachable from other machines, but no API_KEYS/],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('keeps a # inside a key given in API_KEYS', () => {
+    expect(loadConfig({ API_KEYS: 'partner:abc#def0123456789xyz' }).apiKeys).toEqual([{ name: 'partner', key: 'abc#def0123456789xyz' }]);
   });
 
   it('starts on a public address with keys, or with the explicit opt-out', () => {

@@ -48,7 +48,7 @@ describe('ffmpeg', () => {
   });
 
   it('probes duration, size and codec', () => {
-    expect(probe).toEqual({ durationSeconds: 10, width: 640, height: 360, codec: 'h264' });
+    expect(probe).toEqual({ durationSeconds: 10, width: 640, height: 360, codec: 'h264', streamIndex: 0 });
   });
 
   it('samples the first frame of every interval, scaled down, as RGBA', async () => {

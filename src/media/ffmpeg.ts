@@ -75,42 +75,60 @@ export function checkFfmpeg(binaries: FfmpegBinaries): string {
 }
 
 export type VideoProbe = {
-  durationSeconds: number;
+  /** Null when the container does not say (a WebM recorded in a browser, a stream written to a pipe). */
+  durationSeconds: number | null;
   width: number;
   height: number;
   codec: string;
+  /** The stream that was probed, and therefore the one that is decoded. */
+  streamIndex: number;
 };
+
+type ProbedStream = { index?: number; codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string; disposition?: { attached_pic?: number } };
 
 /** Reads duration, size and codec. Throws AppError for anything that is not a decodable video. */
 export async function probeVideo(binaries: FfmpegBinaries, file: string, options: { timeoutMs: number }): Promise<VideoProbe> {
   const args = ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_format', '-show_streams', file];
   const { code, stdout, stderr } = await run(binaries.ffprobe, args, options.timeoutMs);
   if (code !== 0) throw new AppError('undecodable_media', `The file is not a decodable video (${firstLine(stderr) || `ffprobe exit ${code}`}).`);
-  let parsed: { format?: { duration?: string }; streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string }[] };
+  let parsed: { format?: { duration?: string }; streams?: ProbedStream[] };
   try {
     parsed = JSON.parse(stdout);
   } catch {
     throw new AppError('undecodable_media', 'The file is not a decodable video.');
   }
-  const video = parsed.streams?.find((stream) => stream.codec_type === 'video' && stream.width && stream.height);
-  if (!video) {
+  // Cover art in an audio file is a picture, not a video.
+  const videos = (parsed.streams ?? []).filter((stream) => stream.codec_type === 'video' && stream.width && stream.height && !stream.disposition?.attached_pic);
+  if (videos.length === 0) {
     const kinds = [...new Set((parsed.streams ?? []).map((stream) => stream.codec_type))].join(', ') || 'no streams';
     throw new AppError('unsupported_media_type', `The file has no video stream (found: ${kinds}).`);
   }
-  const durationSeconds = Number(parsed.format?.duration ?? video.duration);
-  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) {
-    throw new AppError('undecodable_media', 'The video has no readable duration.');
+  if (videos.length > 1) {
+    // A player may show any of them: judging one would let the others through unseen.
+    throw new AppError('unsupported_media_type', `The file has ${videos.length} video streams; only files with one video stream are accepted.`);
   }
-  return { durationSeconds, width: video.width as number, height: video.height as number, codec: video.codec_name ?? 'unknown' };
+  const video = videos[0] as ProbedStream;
+  const duration = Number(parsed.format?.duration ?? video.duration);
+  return {
+    durationSeconds: Number.isFinite(duration) && duration > 0 ? duration : null,
+    width: video.width as number,
+    height: video.height as number,
+    codec: video.codec_name ?? 'unknown',
+    streamIndex: video.index ?? 0,
+  };
 }
 
 export type SampledFrame = { index: number; timestampSeconds: number; pixels: RgbaImage };
 
 /**
- * Decodes one frame every `intervalSeconds` (the first at 0 s) as RGBA, scaled so the long side is
- * exactly `longSide` pixels, up or down: a copy re-encoded at another resolution then goes through
- * the same resampling as its original, which keeps their frame hashes within a few bits.
- * Stop iterating (break, return, throw) and ffmpeg is killed at once.
+ * Decodes one frame every `intervalSeconds` (the first frame of every interval window) as RGBA,
+ * scaled so the long side is exactly `longSide` pixels, up or down: a copy re-encoded at another
+ * resolution then goes through the same resampling as its original, which keeps their frame hashes
+ * within a few bits. Each frame carries its own presentation time, read from ffmpeg, so a video
+ * with gaps or a variable frame rate reports the true time of a flagged frame.
+ *
+ * `timeoutMs` bounds ffmpeg's own running time: while the reader holds a frame (waiting for a
+ * provider, say) the clock is paused. Stop iterating (break, return, throw) and ffmpeg is killed.
  */
 export async function* sampleFrames(
   binaries: FfmpegBinaries,
@@ -125,29 +143,62 @@ export async function* sampleFrames(
   const frameBytes = width * height * 4;
   const n = options.intervalSeconds;
   const args = [
-    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'info',
     '-protocol_whitelist', 'file',
     '-i', file,
-    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-map', `0:${probe.streamIndex}`, '-an', '-sn', '-dn',
     // The first frame of every interval window [k*N, (k+1)*N): exact at the ends of the video, where
-    // the fps filter's rounding drops or duplicates frames, and never more than one frame late.
-    '-vf', `select='isnan(prev_selected_t)+gte(floor(t/${n})\\,floor(prev_selected_t/${n})+1)',scale=${width}:${height}:flags=area`,
+    // the fps filter's rounding drops or duplicates frames. showinfo reports each kept frame's time.
+    '-vf', `select='isnan(prev_selected_t)+gte(floor(t/${n})\\,floor(prev_selected_t/${n})+1)',showinfo,scale=${width}:${height}:flags=area`,
     '-vsync', '0',
     '-frames:v', String(options.maxFrames),
     '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1',
   ];
   const child = spawn(binaries.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < 4000) stderr += chunk.toString();
+  let spawnError: Error | undefined;
+  // Without a listener, a failed spawn (missing binary, no free process slot) would crash the process.
+  child.once('error', (error) => (spawnError = error));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('close', (code) => resolve(code));
+    child.once('error', () => resolve(null));
   });
+
+  const times: number[] = [];
+  let timeArrived: () => void = () => undefined;
+  let errors = '';
+  let pendingLine = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    const lines = (pendingLine + chunk.toString()).split('\n');
+    pendingLine = lines.pop() ?? '';
+    for (const line of lines) {
+      const time = /showinfo.*pts_time:\s*(-?[\d.]+)/.exec(line);
+      if (time) {
+        times.push(Number(time[1]));
+        timeArrived();
+      } else if (/error|invalid/i.test(line) && errors.length < 4000) {
+        errors += `${line}\n`;
+      }
+    }
+  });
+
+  // A budget of running time, paused while the reader holds a frame.
+  let remainingMs = options.timeoutMs;
+  let armedAt = 0;
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, options.timeoutMs);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    armedAt = Date.now();
+    timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, Math.max(0, remainingMs));
+    timer.unref();
+  };
+  const pause = () => {
+    clearTimeout(timer);
+    remainingMs -= Date.now() - armedAt;
+  };
+  arm();
 
   let buffered: Buffer = Buffer.alloc(0);
   let index = 0;
@@ -157,20 +208,37 @@ export async function* sampleFrames(
       while (buffered.length >= frameBytes) {
         const data = new Uint8Array(buffered.subarray(0, frameBytes));
         buffered = buffered.subarray(frameBytes);
-        yield { index, timestampSeconds: index * options.intervalSeconds, pixels: { width, height, data } };
+        const timestampSeconds = await frameTime(times, index, () => new Promise<void>((resolve) => (timeArrived = resolve)), exited);
+        pause();
+        yield { index, timestampSeconds: timestampSeconds ?? index * n, pixels: { width, height, data } };
+        arm();
         index++;
       }
     }
     const code = await exited;
-    if (timedOut) throw new AppError('undecodable_media', `Decoding the video took longer than ${options.timeoutMs} ms.`);
+    if (spawnError) throw new AppError('internal_error', 'The video decoder could not be started.', { cause: spawnError });
+    if (timedOut) throw new AppError('undecodable_media', `Decoding the video took longer than ${options.timeoutMs} ms (VIDEO_DECODE_TIMEOUT_MS).`);
     if (code !== 0 && index === 0) {
-      throw new AppError('undecodable_media', `The video could not be decoded (${firstLine(stderr) || `ffmpeg exit ${code}`}).`);
+      throw new AppError('undecodable_media', `The video could not be decoded (${firstLine(errors) || `ffmpeg exit ${code}`}).`);
     }
   } finally {
     clearTimeout(timer);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * The presentation time of frame `index`, as showinfo printed it. stderr and stdout are separate
+ * pipes, so the line may come a moment after the pixels: wait for it, but not past ffmpeg's exit.
+ */
+async function frameTime(times: number[], index: number, nextTime: () => Promise<void>, exited: Promise<unknown>): Promise<number | undefined> {
+  while (times.length <= index) {
+    const ended = await Promise.race([nextTime().then(() => false), exited.then(() => true)]);
+    if (ended) break;
+  }
+  const time = times[index];
+  return time === undefined ? undefined : Math.round(time * 1000) / 1000;
 }
 
 function firstLine(text: string): string {

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
-import { analyseImage, joinFlight, type ImageAnalysis, type ImageAnalysisDeps } from './analyse-image.js';
+import { analyseImage, type ImageAnalysis, type ImageAnalysisDeps } from './analyse-image.js';
 import type { AuditRecord } from './audit-record.js';
-import type { Flight } from './single-flight.js';
+import { joinFlight, type Flight } from './single-flight.js';
 
 /**
  * POST /analyse/images/batch as a use case: every item is analysed like a single image, at most

@@ -9,7 +9,7 @@ import { ProviderError } from '../providers/provider-error.js';
 import type { Decision, ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedImage, SimilarImage, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
-import { SingleFlight, type Flight } from './single-flight.js';
+import { joinFlight, SingleFlight } from './single-flight.js';
 import { inSlot, type WorkGate } from './work-gate.js';
 
 /**
@@ -57,8 +57,8 @@ export type ImageAnalysis = {
   phash: string | null;
   source: DecisionSource;
   provider: string;
-  /** The stored judgement this answer comes from, when there is one. */
-  imageId?: number | undefined;
+  /** The stored judgement (images.id) this answer comes from, when there is one. */
+  storedId?: number | undefined;
 };
 
 /** How many neighbours the reuse policy sees (the store lists review/flagged ones first). */
@@ -77,24 +77,6 @@ async function analyseUrl(deps: ImageAnalysisDeps, url: string, trail: AuditReco
   trail.sha256 = sha256;
   const flight = deps.inFlight.bySha256.run(sha256, (shaTrail) => judgeBytes(deps, url, bytes, sha256, shaTrail));
   return joinFlight(flight, trail);
-}
-
-/**
- * Waits for a flight and copies what it learned into the caller's audit record. A caller that joined
- * someone else's flight reports the decision as a duplicate, without a provider call of its own; a
- * shared provider failure stays a failure (nothing was reused).
- */
-export async function joinFlight(flight: Flight<ImageAnalysis>, audit: AuditRecord): Promise<ImageAnalysis> {
-  try {
-    const result = await flight.done;
-    Object.assign(audit, flight.trail);
-    if (!flight.joined || result.source === 'error' || result.isDuplicate) return result;
-    Object.assign(audit, { source: 'cache_exact', matchedItemId: result.imageId ?? null, matchedDistance: 0, rawResponse: null });
-    return { ...result, isDuplicate: true, source: 'cache_exact' };
-  } catch (error) {
-    Object.assign(audit, flight.trail);
-    throw error;
-  }
 }
 
 async function judgeBytes(deps: ImageAnalysisDeps, url: string, bytes: Buffer, sha256: string, trail: AuditRecord): Promise<ImageAnalysis> {
@@ -116,6 +98,9 @@ async function judgeBytes(deps: ImageAnalysisDeps, url: string, bytes: Buffer, s
   trail.phash = phash?.hex ?? null;
   const identity = { sha256, phash: phash?.hex ?? null };
 
+  // Taken before the store is asked: a picture that finishes (is stored, and leaves `judging`) while
+  // we wait is then still found in one of the two places.
+  const judgingBefore = [...deps.inFlight.judging];
   // Images smaller than the 16x16 hash grid have no meaningful hash: exact matches only.
   const neighbours = phash ? await deps.store.findSimilarImages(phash, lookupRadius(deps.dedupe), NEIGHBOURS_CONSIDERED, moderator.name) : [];
   const similarItems = [...neighbours]
@@ -128,7 +113,7 @@ async function judgeBytes(deps: ImageAnalysisDeps, url: string, bytes: Buffer, s
   // A near-identical picture is being judged right now (a batch holding an upload and its thumbnail):
   // wait for that answer rather than paying for a second one. The check and the registration below
   // happen without an await in between, so two such pictures cannot both miss each other.
-  const judgingNow = phash ? closestJudging(deps.inFlight.judging, phash, lookupRadius(deps.dedupe)) : undefined;
+  const judgingNow = phash ? closestJudging(new Set([...judgingBefore, ...deps.inFlight.judging]), phash, lookupRadius(deps.dedupe)) : undefined;
   if (judgingNow) {
     const other = await judgingNow.entry.done;
     const neighbour = other && other.source !== 'error' ? { ...other, distance: judgingNow.distance } : undefined;
@@ -196,7 +181,7 @@ async function askModerator(deps: ImageAnalysisDeps, image: Identified, trail: A
       similarItems,
       source: moderator.source,
       provider: judged.provider,
-      imageId,
+      storedId: imageId,
     };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
@@ -225,7 +210,7 @@ function reuseInFlight(other: ImageAnalysis & { distance: number }, url: string,
     reason: other.reason,
     source: 'cache_near',
     provider: other.provider,
-    matchedItemId: other.imageId ?? null,
+    matchedItemId: other.storedId ?? null,
     matchedDistance: other.distance,
   });
   return { ...other, isDuplicate: true, source: 'cache_near', similarItems: [item, ...similarItems].slice(0, SIMILAR_ITEMS_LIMIT) };
@@ -254,6 +239,6 @@ function reuse(image: JudgedImage, distance: number, source: 'cache_exact' | 'ca
     phash: image.phash,
     source,
     provider: image.provider,
-    imageId: image.id,
+    storedId: image.id,
   };
 }

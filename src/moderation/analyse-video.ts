@@ -14,6 +14,7 @@ import { ProviderError } from '../providers/provider-error.js';
 import { severity, type Decision, type ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedVideo, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
+import { joinFlight, type SingleFlight } from './single-flight.js';
 import { inSlot, type WorkGate } from './work-gate.js';
 
 /**
@@ -49,6 +50,8 @@ export type VideoAnalysisDeps = {
   ffmpeg: FfmpegBinaries;
   video: VideoLimits;
   workGate: WorkGate;
+  /** Videos being judged now, by sha256: a second request for the same file waits for the first. */
+  videosInFlight: SingleFlight<VideoAnalysis>;
 };
 
 export type VideoSimilarItem = { url: string | null; similarity: number; decision: Decision; labels: string[]; matchedFramesRatio: number };
@@ -64,6 +67,8 @@ export type VideoAnalysis = {
   sha256: string;
   source: DecisionSource;
   provider: string;
+  /** The stored video (videos.id) this answer comes from, when there is one. */
+  storedId?: number | undefined;
 };
 
 /** How one sampled frame was judged. */
@@ -102,17 +107,21 @@ async function analyseVideoFile(deps: VideoAnalysisDeps, request: { url: string 
     const exact = await deps.store.findVideoBySha256(sha256);
     if (exact && exact.provider === moderator.name) return reuseStoredVideo(exact, audit);
 
-    await sniffVideoFile(file);
-    const probe = await probeVideo(deps.ffmpeg, file, { timeoutMs: deps.video.decodeTimeoutMs });
-    checkLimits(probe, deps.video);
-    return await judgeVideo(deps, file, probe, request.url, sha256, audit);
+    const flight = deps.videosInFlight.run(sha256, async (trail) => {
+      await sniffVideoFile(file);
+      const probe = await probeVideo(deps.ffmpeg, file, { timeoutMs: deps.video.decodeTimeoutMs });
+      checkLimits(probe, deps.video);
+      return judgeVideo(deps, file, probe, request.url, sha256, trail);
+    });
+    return await joinFlight(flight, audit);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
 }
 
 function checkLimits(probe: VideoProbe, limits: VideoLimits): void {
-  if (probe.durationSeconds > limits.maxDurationSeconds) {
+  // A video that does not state its duration is bounded by VIDEO_MAX_FRAMES and the decode budget instead.
+  if (probe.durationSeconds !== null && probe.durationSeconds > limits.maxDurationSeconds) {
     throw new AppError('media_too_large', `The video lasts ${probe.durationSeconds.toFixed(1)} s, longer than the limit of ${limits.maxDurationSeconds} s (VIDEO_MAX_DURATION_S).`);
   }
   if (probe.width * probe.height > limits.maxPixels) {
@@ -149,7 +158,9 @@ async function judgeVideo(deps: VideoAnalysisDeps, file: string, probe: VideoPro
         }
       },
       () => {
+        // One frame the provider could not judge: stop paying for the rest (an answer is still given).
         failed = true;
+        for (const frame of frames) frame.cancel.abort();
       },
     );
     pending.add(settled);
@@ -160,14 +171,21 @@ async function judgeVideo(deps: VideoAnalysisDeps, file: string, probe: VideoPro
 
   const considered = frames.filter((frame) => frame.index <= firstFlagged);
   const outcomes = await Promise.allSettled(considered.map((frame) => frame.judgement));
-  const providerFailure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (providerFailure) {
-    if (!(providerFailure.reason instanceof ProviderError)) throw providerFailure.reason;
-    return providerFailed(providerFailure.reason, considered.length, sha256, audit);
+  const answered: { frame: FrameRecord; judgement: FrameJudgement }[] = [];
+  let providerFailure: ProviderError | undefined;
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') {
+      if (!(outcome.reason instanceof ProviderError)) throw outcome.reason;
+      providerFailure ??= outcome.reason;
+    } else if (outcome.value !== 'abandoned') {
+      answered.push({ frame: considered[i] as FrameRecord, judgement: outcome.value });
+    }
+  });
+  // A frame already found flagged decides the video, whatever another frame's provider call did;
+  // short of that, a failure means part of the video was never seen: held for review.
+  if (providerFailure && !answered.some((entry) => entry.judgement.decision === 'flagged')) {
+    return providerFailed(providerFailure, answered.length, sha256, audit);
   }
-
-  const judged = considered.map((frame, i) => ({ frame, judgement: (outcomes[i] as PromiseFulfilledResult<FrameJudgement | 'abandoned'>).value }));
-  const answered = judged.filter((entry): entry is { frame: FrameRecord; judgement: FrameJudgement } => entry.judgement !== 'abandoned');
   if (answered.length === 0) throw new AppError('undecodable_media', 'No frame could be decoded from the video.');
 
   // The decision of the worst frame; among equals, the earliest.
@@ -187,7 +205,8 @@ async function judgeVideo(deps: VideoAnalysisDeps, file: string, probe: VideoPro
   const source: DecisionSource = providerCalls > 0 ? moderator.source : 'cache_near';
   const details = duplicate && decision === duplicate.video.decision && decision !== worst.judgement.decision ? duplicate.video.labels : worst.judgement.details;
 
-  await saveVideo(deps, { sha256, url, probe, decision, reason, details, flaggedAt, answered });
+  // A video with a frame the provider never judged is not stored: a later request judges it afresh.
+  const storedId = providerFailure ? undefined : await saveVideo(deps, { sha256, url, probe, decision, reason, details, flaggedAt, answered });
   Object.assign(audit, {
     decision,
     reason,
@@ -211,6 +230,7 @@ async function judgeVideo(deps: VideoAnalysisDeps, file: string, probe: VideoPro
     sha256,
     source,
     provider: moderator.name,
+    storedId,
   };
 }
 
@@ -328,10 +348,10 @@ async function saveVideo(
     flaggedAt: number | null;
     answered: { frame: FrameRecord; judgement: FrameJudgement }[];
   },
-): Promise<void> {
+): Promise<number | undefined> {
   // Only a video whose every frame is backed by a stored judgement can be reused later.
-  if (video.answered.some((entry) => entry.judgement.imageId === undefined)) return;
-  await deps.store.saveJudgedVideo({
+  if (video.answered.some((entry) => entry.judgement.imageId === undefined)) return undefined;
+  const { id } = await deps.store.saveJudgedVideo({
     sha256: video.sha256,
     provider: deps.imageModerator.name,
     decision: video.decision,
@@ -340,11 +360,12 @@ async function saveVideo(
     framesAnalyzed: video.answered.length,
     flaggedAtMs: video.flaggedAt === null ? null : Math.round(video.flaggedAt * 1000),
     sourceUrl: video.url,
-    durationMs: video.probe.durationSeconds * 1000,
+    durationMs: (video.probe.durationSeconds ?? video.answered.at(-1)?.frame.timestampSeconds ?? 0) * 1000,
     width: video.probe.width,
     height: video.probe.height,
     frames: video.answered.map((entry) => ({ timestampMs: entry.frame.timestampSeconds * 1000, imageId: entry.judgement.imageId as number })),
   });
+  return id;
 }
 
 function frameReason(judgement: FrameJudgement, timestampSeconds: number): string {
@@ -364,6 +385,7 @@ function reuseStoredVideo(video: JudgedVideo, audit: AuditRecord): VideoAnalysis
     sha256: video.sha256,
     source: 'cache_exact',
     provider: video.provider,
+    storedId: video.id,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { DecisionSource } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
 
 /** One execution of shared work, as seen by one of the callers waiting for it. */
@@ -30,5 +31,26 @@ export class SingleFlight<Value> {
   /** Keys in flight; for metrics and tests. */
   get size(): number {
     return this.running.size;
+  }
+}
+
+/** What a shared result must say for a joiner to report it as a duplicate. */
+export type Shareable = { isDuplicate: boolean; source: DecisionSource; storedId?: number | undefined };
+
+/**
+ * Waits for a flight and copies what it learned into the caller's audit record. A caller that joined
+ * someone else's flight reports the decision as a duplicate, without a provider call of its own; a
+ * shared provider failure stays a failure (nothing was reused).
+ */
+export async function joinFlight<T extends Shareable>(flight: Flight<T>, audit: AuditRecord): Promise<T> {
+  try {
+    const result = await flight.done;
+    Object.assign(audit, flight.trail);
+    if (!flight.joined || result.source === 'error' || result.isDuplicate) return result;
+    Object.assign(audit, { source: 'cache_exact', matchedItemId: result.storedId ?? null, matchedDistance: 0, rawResponse: null });
+    return { ...result, isDuplicate: true, source: 'cache_exact' };
+  } catch (error) {
+    Object.assign(audit, flight.trail);
+    throw error;
   }
 }

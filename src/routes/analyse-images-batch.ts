@@ -117,6 +117,7 @@ export function registerAnalyseImagesBatch(app: OpenAPIHono<AppEnv>, deps: Image
       outcomes.map(async (outcome) => {
         const requestId = randomUUID();
         let error = outcome.error === undefined ? undefined : toAppError(outcome.error);
+        if (error?.code === 'internal_error') console.error(`[${requestId}] unexpected error in batch ${batchId}:`, outcome.error);
         if (error) outcome.audit.error = `${error.code}: ${error.detail}`;
         const written = await appendAuditRow(deps.store, {
           ...outcome.audit,

@@ -23,8 +23,10 @@ const threat =
 const toldToDie = /\b(?:kys|kill (?:yo)?urself|go (?:and )?die|hope you die|neck yourself)\b/;
 const selfHarm =
   /\b(?:i (?:want|wanna|am going|'?m going|plan|need) to (?:die|kill myself|end (?:it all|my life))|suicid(?:e|al)|cut(?:ting)? myself|self[- ]?harm(?:ing)?|hurt(?:ing)? myself)\b/;
-const email = /[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/;
-const phoneCandidate = /(?:\+|\b)\d[\d ().-]{7,}\d\b/g;
+// Repetitions are bounded (by the lengths the standards allow) so that a long run of letters or
+// digits cannot make matching quadratic.
+const email = /(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8}\.[a-z]{2,24}/;
+const phoneCandidate = /(?:\+|\b)\d[\d ().-]{7,24}\d\b/g;
 const cardCandidate = /\b(?:\d[ -]?){12,18}\d\b/g;
 const link = /\b(?:https?:\/\/|www\.)\S+/g;
 const shortener = /\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|ow\.ly|is\.gd|cutt\.ly|rb\.gy|shorturl\.at|t\.me)\//;

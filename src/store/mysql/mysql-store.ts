@@ -172,21 +172,25 @@ export class MysqlStore implements Store {
     const connection = await this.pool.getConnection();
     try {
       await connection.beginTransaction();
-      // Locks the row (or the gap where it would be), so two instances cannot both insert the video.
-      const [rows] = await connection.query<Row[]>('SELECT id, provider FROM videos WHERE sha256 = ? FOR UPDATE', [video.sha256]);
-      const existing = rows[0];
-      if (existing && existing.provider === video.provider) {
-        await connection.commit();
-        return { id: Number(existing.id), created: false };
-      }
       let id: number;
-      if (existing) {
-        id = Number(existing.id);
-        await connection.query(replaceVideoJudgementSql, replaceVideoJudgementParams(video, id));
-        await connection.query('DELETE FROM video_frames WHERE video_id = ?', [id]);
-      } else {
+      let created = true;
+      try {
+        // A plain INSERT: SELECT ... FOR UPDATE on a missing key takes gap locks that deadlock
+        // concurrent inserts of different videos.
         const [result] = await connection.query<mysql.ResultSetHeader>(insertVideoSql, insertVideoParams(video));
         id = result.insertId;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+        created = false;
+        const [rows] = await connection.query<Row[]>('SELECT id, provider FROM videos WHERE sha256 = ?', [video.sha256]);
+        const existing = rows[0] as Row;
+        id = Number(existing.id);
+        if (existing.provider === video.provider) {
+          await connection.commit();
+          return { id, created: false };
+        }
+        await connection.query(replaceVideoJudgementSql, replaceVideoJudgementParams(video, id));
+        await connection.query('DELETE FROM video_frames WHERE video_id = ?', [id]);
       }
       if (video.frames.length > 0) {
         await connection.query('INSERT INTO video_frames (video_id, frame_index, timestamp_ms, image_id) VALUES ?', [
@@ -194,7 +198,7 @@ export class MysqlStore implements Store {
         ]);
       }
       await connection.commit();
-      return { id, created: !existing };
+      return { id, created };
     } catch (error) {
       await connection.rollback().catch(() => undefined);
       throw error;
