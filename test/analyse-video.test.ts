@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { buildDeps } from '../src/deps.js';
-import { lowScores } from './fakes/fake-sightengine.js';
+import { failureBody, lowScores } from './fakes/fake-sightengine.js';
 import { startContentServer } from './helpers/content-server.js';
 import { databaseBackends, type TestDatabase } from './helpers/databases.js';
 import { startImageService, type ImageService } from './helpers/image-service.js';
 import { patternImage } from './helpers/images.js';
-import { makeAudioOnly, makeVideo, reencode } from './helpers/videos.js';
+import { makeAudioOnly, makeVideo, reencode, type Segment } from './helpers/videos.js';
 
 /** POST /analyse/video end to end: real ffmpeg, generated videos, a fake SightEngine. */
 
@@ -217,5 +217,67 @@ describe('POST /analyse/video with the offline classifier', () => {
       await database.drop();
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('POST /analyse/video when frames fail or requests overlap', () => {
+  let database: TestDatabase;
+  let service: ImageService;
+  let folder: string;
+  const videos: Record<string, string> = {};
+
+  beforeAll(async () => {
+    database = await databaseBackends[0]!.create();
+    folder = mkdtempSync(join(tmpdir(), 'video-faults-'));
+    service = await startImageService(database, { scorer: scoreFrame, env: { VIDEO_FRAME_CONCURRENCY: '2', PROVIDER_MAX_RETRIES: '0' } });
+    const scene = async (seed: number) => {
+      const path = join(folder, `scene-${seed}.png`);
+      writeFileSync(path, await patternImage(seed, { width: 320, height: 240, format: 'png' }));
+      return { source: 'picture' as const, path, seconds: 3 };
+    };
+    const serve = async (name: string, segments: Segment[]) => {
+      videos[name] = service.content.serve(`/${name}.mp4`, readFileSync(await makeVideo(join(folder, `${name}.mp4`), segments)), 'video/mp4');
+    };
+    await serve('flagged-second', [await scene(801), { source: 'colour', colour: 'red', seconds: 3 }, await scene(802)]);
+    await serve('clean', [await scene(803), await scene(804), await scene(805)]);
+    await serve('shared', [await scene(806), await scene(807), await scene(808), await scene(809)]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await service?.close();
+    await database?.drop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const analyse = (url: string) => service.post('/analyse/video', { url, user_uuid: 'u' });
+
+  it('answers flagged when one frame is flagged, even if another frame could not be judged', async () => {
+    // The first frame's call fails late (bad credentials, not retried); the red frame, judged alongside, is flagged first.
+    service.fake.enqueue({ kind: 'json', status: 401, body: failureBody('credentials_error', 1, 'Incorrect API user or secret'), afterMs: 400 });
+    const { body } = await analyse(videos['flagged-second'] as string);
+    expect(body).toMatchObject({ decision: 'flagged', flagged_at_timestamp: 3, frames_analyzed: 1 });
+    // Incomplete, so not stored: the same file is judged again next time.
+    const again = await analyse(videos['flagged-second'] as string);
+    expect(again.body.source).not.toBe('cache_exact');
+  });
+
+  it('holds a video for review when a frame cannot be judged, counting only judged frames', async () => {
+    service.fake.enqueue({ kind: 'json', status: 401, body: failureBody('credentials_error', 1, 'Incorrect API user or secret') });
+    const { status, body } = await analyse(videos.clean as string);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ decision: 'review', source: 'error', is_duplicate: false });
+    expect(body.frames_analyzed).toBeLessThan(3);
+    expect(await service.deps.store.findLogByRequestId(body.request_id)).toMatchObject({ decision: 'review', source: 'error', error: expect.stringContaining('credentials_error') });
+  });
+
+  it('judges a video once when two requests for it arrive together', async () => {
+    const before = service.fake.callCount;
+    service.fake.setLatency(() => 100);
+    const [first, second] = await Promise.all([analyse(videos.shared as string), analyse(videos.shared as string)]);
+    service.fake.setLatency(() => 0);
+    expect(service.fake.callCount - before).toBe(4);
+    expect([first.body.is_duplicate, second.body.is_duplicate].sort()).toEqual([false, true]);
+    expect(first.body.decision).toBe('pass');
+    expect(second.body.decision).toBe('pass');
   });
 });

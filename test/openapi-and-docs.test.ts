@@ -32,7 +32,9 @@ describe('OpenAPI document and Swagger UI', () => {
     expect(response.status).toBe(200);
     const document = (await response.json()) as Record<string, any>;
     const operation = document.paths['/analyse/image'].post;
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '413', '422', '500', '503']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '413', '422', '429', '500', '503']);
+    expect(operation.security).toEqual([{ bearerKey: [] }, { headerKey: [] }]);
+    expect(Object.keys(document.components.securitySchemes)).toEqual(['bearerKey', 'headerKey']);
     expect(document.components.schemas.AnalyseImageResponse.example).toMatchObject({ decision: 'flagged' });
     expect(document.components.schemas.AnalyseImageRequest.properties.url.description).toMatch(/JPEG/);
     expect(document.components.schemas.Error.required).toEqual(expect.arrayContaining(['request_id', 'code', 'detail']));

@@ -202,6 +202,30 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       expect((await store.findVideosByFrameImages([frames[0] as number, frames[2] as number], 'nsfwjs'))[0]?.matchedFrames).toBe(1);
     });
 
+    it('saves different videos at the same time without a deadlock', async () => {
+      const frame = (await store.saveJudgedImage(judged({ format: 'video-frame' }))).id;
+      const video = (i: number) => ({
+        sha256: randomBytes(32).toString('hex'),
+        provider: 'sightengine',
+        decision: 'pass' as const,
+        reason: 'fine',
+        labels: {},
+        framesAnalyzed: 1,
+        flaggedAtMs: null,
+        sourceUrl: `https://example.com/${i}.mp4`,
+        durationMs: 3000,
+        width: 320,
+        height: 240,
+        frames: [{ timestampMs: 0, imageId: frame }],
+      });
+      const saved = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => store.saveJudgedVideo(video(i))));
+      expect(saved.every((result) => result.created)).toBe(true);
+      const same = video(7);
+      const twice = await Promise.all([store.saveJudgedVideo(same), store.saveJudgedVideo(same)]);
+      expect(twice.map((result) => result.created).sort()).toEqual([false, true]);
+      expect(twice[0]?.id).toBe(twice[1]?.id);
+    });
+
     it('appends audit rows that read back column for column', async () => {
       const requestId = randomUUID();
       await store.appendLog({

@@ -28,10 +28,23 @@ const errorContent = (description: string) => ({
 /** Error responses shared by the /analyse/* endpoints. */
 export const analyseErrorResponses = {
   400: errorContent(
-    'The URL cannot be used: not http(s), points into a private network, cannot be fetched, is too large, or is not a decodable image of an accepted format (codes url_not_allowed, fetch_failed, media_too_large, unsupported_media_type, undecodable_media).',
+    'The URL cannot be used: not http(s), points into a private network, cannot be fetched, is too large, or is not decodable media of an accepted format (codes url_not_allowed, fetch_failed, media_too_large, unsupported_media_type, undecodable_media).',
   ),
+  401: errorContent('No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>".'),
   413: errorContent('The request body is larger than MAX_BODY_BYTES (code body_too_large).'),
   422: errorContent('The body is not JSON, not sent as application/json, or does not match the schema (code invalid_request); `errors` lists the fields.'),
+  429: errorContent("The API key's rate limit is reached (code rate_limited); retry after the Retry-After header's seconds."),
   500: errorContent('An unexpected failure inside the service (code internal_error). Nothing internal is revealed.'),
-  503: errorContent('The audit log could not be written, so no answer is given (code audit_unavailable).'),
+  503: errorContent(
+    'The service is at capacity (code overloaded; retry after Retry-After), or the audit log could not be written so no answer is given (code audit_unavailable).',
+  ),
 } as const;
+
+/** The two ways a client may present its API key. */
+export const securitySchemes = {
+  bearerKey: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS, as "Authorization: Bearer <key>".' },
+  headerKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key from API_KEYS, as "X-API-Key: <key>".' },
+} as const;
+
+/** Either scheme is enough; with no API_KEYS configured (loopback only) none is needed. */
+export const analyseSecurity: Record<string, string[]>[] = [{ bearerKey: [] }, { headerKey: [] }];

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
-import { analyseErrorResponses } from '../http/error-schemas.js';
+import { analyseErrorResponses, analyseSecurity } from '../http/error-schemas.js';
 import { analyseImage, type ImageAnalysis, type ImageAnalysisDeps } from '../moderation/analyse-image.js';
 import { moderationCategories } from '../providers/thresholds.js';
 
@@ -83,6 +83,7 @@ export const analyseImageRoute = createRoute({
   method: 'post',
   path: '/analyse/image',
   tags: ['Analyse'],
+  security: analyseSecurity,
   summary: 'Moderate one image by URL',
   description:
     'Downloads the image, and answers from an earlier decision when the same bytes (SHA-256) or a near-identical picture (perceptual hash) was judged before; otherwise asks the image classifier (SightEngine when configured, else the offline model). Every call leaves one row in moderation_log.',

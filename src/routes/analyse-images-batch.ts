@@ -3,7 +3,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { errorCodes } from '../errors.js';
 import type { AppEnv } from '../http/app-env.js';
 import { statusOf, toAppError } from '../http/error-handler.js';
-import { analyseErrorResponses } from '../http/error-schemas.js';
+import { analyseErrorResponses, analyseSecurity } from '../http/error-schemas.js';
 import { appendAuditRow, auditUnavailable } from '../http/middleware.js';
 import { analyseImageBatch } from '../moderation/analyse-image-batch.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
@@ -88,15 +88,19 @@ export const analyseImagesBatchRoute = createRoute({
   method: 'post',
   path: '/analyse/images/batch',
   tags: ['Analyse'],
+  security: analyseSecurity,
   summary: 'Moderate up to 50 images at once',
   description:
     'Each image is analysed as by POST /analyse/image and answered in input order; one failing image never fails the batch. The same URL twice is fetched and judged once. Every image leaves its own moderation_log row, carrying the batch_id.',
   request: { body: { required: true, content: { 'application/json': { schema: AnalyseImagesBatchRequestSchema } } } },
   responses: {
     200: { description: 'One result per image.', content: { 'application/json': { schema: AnalyseImagesBatchResponseSchema } } },
+    401: analyseErrorResponses[401],
     413: analyseErrorResponses[413],
     422: analyseErrorResponses[422],
+    429: analyseErrorResponses[429],
     500: analyseErrorResponses[500],
+    503: analyseErrorResponses[503],
   },
 });
 

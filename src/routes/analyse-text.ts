@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
-import { analyseErrorResponses } from '../http/error-schemas.js';
+import { analyseErrorResponses, analyseSecurity } from '../http/error-schemas.js';
 import { analyseText, PROVIDER_FAILURE_REASON, type TextAnalysisDeps } from '../moderation/analyse-text.js';
 import { textCategories } from '../providers/text-moderator.js';
 
@@ -60,14 +60,17 @@ export const analyseTextRoute = createRoute({
   method: 'post',
   path: '/analyse/text',
   tags: ['Analyse'],
+  security: analyseSecurity,
   summary: 'Moderate a message, comment or bio',
   description:
     'Judges the text with Gemini when GEMINI_API_KEY is set, otherwise with offline rules. The same normalised text in the same context is answered from the store. A provider failure answers `decision: "error"`, never a 5xx and never `pass`. Every call leaves one row in moderation_log.',
   request: { body: { required: true, content: { 'application/json': { schema: AnalyseTextRequestSchema } } } },
   responses: {
     200: { description: 'The decision.', content: { 'application/json': { schema: AnalyseTextResponseSchema } } },
+    401: analyseErrorResponses[401],
     413: analyseErrorResponses[413],
     422: analyseErrorResponses[422],
+    429: analyseErrorResponses[429],
     500: analyseErrorResponses[500],
     503: analyseErrorResponses[503],
   },

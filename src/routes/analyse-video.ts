@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
-import { analyseErrorResponses } from '../http/error-schemas.js';
+import { analyseErrorResponses, analyseSecurity } from '../http/error-schemas.js';
 import { analyseVideo, type VideoAnalysisDeps } from '../moderation/analyse-video.js';
 import { AnalyseImageRequestSchema, AnalyseImageResponseSchema, ReviewDetailsSchema } from './analyse-image.js';
 
@@ -56,6 +56,7 @@ export const analyseVideoRoute = createRoute({
   method: 'post',
   path: '/analyse/video',
   tags: ['Analyse'],
+  security: analyseSecurity,
   summary: 'Moderate a short video by URL',
   description:
     'Samples one frame every VIDEO_SAMPLE_INTERVAL_S seconds and judges each with the image classifier, skipping frames that repeat an earlier frame or match known content, and stopping at the first flagged frame. Every call leaves one row in moderation_log.',

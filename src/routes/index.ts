@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
+import { securitySchemes } from '../http/error-schemas.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
 import type { TextAnalysisDeps } from '../moderation/analyse-text.js';
 import type { VideoAnalysisDeps } from '../moderation/analyse-video.js';
@@ -34,6 +35,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void 
 export function openApiDocument() {
   const registry = new OpenAPIHono();
   for (const route of documentedRoutes) registry.openAPIRegistry.registerPath(route);
+  for (const [name, scheme] of Object.entries(securitySchemes)) registry.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
   return registry.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {

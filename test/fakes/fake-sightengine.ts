@@ -19,7 +19,7 @@ export type RecordedSightengineRequest = {
 export type SightengineModelScores = Record<string, unknown>;
 
 export type ScriptedResponse =
-  | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
+  | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string>; afterMs?: number } // afterMs: answer late
   | { kind: 'html'; status: number }
   | { kind: 'truncated' }
   | { kind: 'empty' }
@@ -151,8 +151,15 @@ export async function startFakeSightengine(
 
   function play(res: ServerResponse, scripted: ScriptedResponse, request: RecordedSightengineRequest): void {
     switch (scripted.kind) {
-      case 'json':
-        return sendJson(res, scripted.status, scripted.body, scripted.headers);
+      case 'json': {
+        if (!scripted.afterMs) return sendJson(res, scripted.status, scripted.body, scripted.headers);
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          if (!res.destroyed) sendJson(res, scripted.status, scripted.body, scripted.headers);
+        }, scripted.afterMs);
+        timers.add(timer);
+        return;
+      }
       case 'html': {
         const page = `<html><head><title>${scripted.status}</title></head><body><h1>${scripted.status} Bad Gateway</h1><hr><center>nginx</center></body></html>`;
         res.writeHead(scripted.status, { 'content-type': 'text/html' });
