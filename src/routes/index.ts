@@ -42,7 +42,7 @@ export function openApiDocument() {
       title: 'Moderation API',
       version: '0.1.0',
       description:
-        'Self-hostable content moderation. POST an image URL or a message and get `pass`, `review` or `flagged` with a reason. Identical and near-identical content already judged is answered from the store without a provider call. Every /analyse request leaves one row in the moderation_log table.',
+        'Self-hostable content moderation. POST an image URL, a batch of images, a video URL or a message and get `pass`, `review` or `flagged` with a reason. Identical and near-identical content already judged is answered from the store without a provider call. Every /analyse request leaves one row in the moderation_log table. When the service is configured with API_KEYS, send a key with Authorize.',
       license: { name: 'MIT' },
     },
     tags: [
