@@ -40,6 +40,9 @@ export const analyseErrorResponses = {
   ),
 } as const;
 
+/** The same, for endpoints that fetch nothing themselves (text, and a batch whose items carry their own errors). */
+export const requestErrorResponses = (({ 400: _mediaErrors, ...rest }) => rest)(analyseErrorResponses);
+
 /** The two ways a client may present its API key. */
 export const securitySchemes = {
   bearerKey: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS, as "Authorization: Bearer <key>".' },

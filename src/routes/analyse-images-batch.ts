@@ -3,7 +3,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { errorCodes } from '../errors.js';
 import type { AppEnv } from '../http/app-env.js';
 import { statusOf, toAppError } from '../http/error-handler.js';
-import { analyseErrorResponses, analyseSecurity } from '../http/error-schemas.js';
+import { analyseSecurity, requestErrorResponses } from '../http/error-schemas.js';
 import { appendAuditRow, auditUnavailable } from '../http/middleware.js';
 import { analyseImageBatch } from '../moderation/analyse-image-batch.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
@@ -95,12 +95,7 @@ export const analyseImagesBatchRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: AnalyseImagesBatchRequestSchema } } } },
   responses: {
     200: { description: 'One result per image.', content: { 'application/json': { schema: AnalyseImagesBatchResponseSchema } } },
-    401: analyseErrorResponses[401],
-    413: analyseErrorResponses[413],
-    422: analyseErrorResponses[422],
-    429: analyseErrorResponses[429],
-    500: analyseErrorResponses[500],
-    503: analyseErrorResponses[503],
+    ...requestErrorResponses,
   },
 });
 

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
-import { analyseErrorResponses, analyseSecurity } from '../http/error-schemas.js';
+import { analyseSecurity, requestErrorResponses } from '../http/error-schemas.js';
 import { analyseText, PROVIDER_FAILURE_REASON, type TextAnalysisDeps } from '../moderation/analyse-text.js';
 import { textCategories } from '../providers/text-moderator.js';
 
@@ -67,12 +67,7 @@ export const analyseTextRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: AnalyseTextRequestSchema } } } },
   responses: {
     200: { description: 'The decision.', content: { 'application/json': { schema: AnalyseTextResponseSchema } } },
-    401: analyseErrorResponses[401],
-    413: analyseErrorResponses[413],
-    422: analyseErrorResponses[422],
-    429: analyseErrorResponses[429],
-    500: analyseErrorResponses[500],
-    503: analyseErrorResponses[503],
+    ...requestErrorResponses,
   },
 });
 
