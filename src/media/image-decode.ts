@@ -53,7 +53,7 @@ export async function decodeImage(bytes: Uint8Array, options: { maxPixels: numbe
   }
 
   let pipeline = sharp(bytes, input);
-  const shrink = metadata.format === 'jpeg' ? jpegShrinkFactor(width, height) : 1;
+  const shrink = metadata.format === 'jpeg' ? jpegShrinkFactor(width, height) : boxShrinkFactor(width, height);
   if (shrink > 1) {
     pipeline = pipeline.resize(Math.floor(width / shrink), Math.floor(height / shrink), { fit: 'fill', kernel: 'cubic' });
   }
@@ -95,6 +95,22 @@ export async function encodeJpeg(pixels: RgbaImage): Promise<Buffer> {
     .flatten({ background: '#ffffff' })
     .jpeg({ quality: 88 })
     .toBuffer();
+}
+
+/**
+ * Large pictures in other formats are decoded at full size, and hashing 12 million pixels in
+ * JavaScript costs as much as decoding them. An integer shrink averages whole boxes of pixels, which
+ * keeps each hash block's brightness almost exactly; it is used only from a short side of 1024 px,
+ * keeping at least 512 px (32 per hash block). Smaller images, the reference vectors among them, keep
+ * the exact path.
+ */
+const MIN_SHORT_SIDE_FOR_BOX_SHRINK = 1024;
+const MIN_SHORT_SIDE_AFTER_BOX_SHRINK = 512;
+
+function boxShrinkFactor(width: number, height: number): number {
+  const shortSide = Math.min(width, height);
+  if (shortSide < MIN_SHORT_SIDE_FOR_BOX_SHRINK) return 1;
+  return Math.floor(shortSide / MIN_SHORT_SIDE_AFTER_BOX_SHRINK);
 }
 
 function jpegShrinkFactor(width: number, height: number): number {
