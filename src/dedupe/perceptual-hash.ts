@@ -13,7 +13,6 @@ import type { RgbaImage } from '../media/image-decode.js';
  */
 
 export const HASH_GRID = 16;
-export const HASH_BITS = HASH_GRID * HASH_GRID;
 export const CHUNK_COUNT = 16;
 
 export type PerceptualHash = {

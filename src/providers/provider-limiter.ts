@@ -27,11 +27,6 @@ export class ProviderLimiter {
     this.spacingMs = options.maxPerSecond ? 1000 / options.maxPerSecond : 0;
   }
 
-  /** Calls waiting for a slot; for metrics and tests. */
-  get pending(): number {
-    return this.limit.pendingCount;
-  }
-
   run<T>(call: () => Promise<T>): Promise<T> {
     return this.limit(async () => {
       if (this.spacingMs > 0) {

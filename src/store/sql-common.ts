@@ -60,6 +60,8 @@ export function replaceJudgementParams(image: NewJudgedImage): string[] {
 
 export const insertImageColumns =
   'sha256, phash0, phash1, phash2, phash3, low_detail, animated, width, height, format, decision, reason, labels, scores, provider, source_url';
+const placeholdersFor = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+export const insertImageSql = `INSERT INTO images (${insertImageColumns}) VALUES (${placeholdersFor(insertImageColumns.split(',').length)})`;
 
 export function insertImageParams<Word>(image: NewJudgedImage, toWord: (word: bigint) => Word): unknown[] {
   const words = image.phash ? image.phash.words.map(toWord) : [null, null, null, null];
@@ -198,6 +200,8 @@ export const logColumns = [
   'error',
   'raw_response',
 ] as const;
+
+export const insertLogSql = `INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES (${placeholdersFor(logColumns.length)})`;
 
 const truncate = (value: string | null | undefined, length: number) => (value === null || value === undefined ? null : value.slice(0, length));
 

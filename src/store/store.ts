@@ -131,6 +131,3 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Multi-index hashing is exact only while the radius is below the number of chunks. */
-export const MAX_INDEXED_DISTANCE = 15;

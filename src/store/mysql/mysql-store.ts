@@ -4,12 +4,12 @@ import type { PerceptualHash } from '../../dedupe/perceptual-hash.js';
 import { pendingMigrations, readMigrations, splitStatements } from '../migrate.js';
 import {
   indexedChunks,
-  insertImageColumns,
+  insertImageSql,
   insertImageParams,
   imageColumns,
   insertTextParams,
   insertTextSql,
-  logColumns,
+  insertLogSql,
   logParams,
   insertVideoParams,
   insertVideoSql,
@@ -50,6 +50,7 @@ const MIGRATION_LOCK = "CONCAT('moderation_api_migrations:', DATABASE())";
 // 2^53, and a bare string in a bit operation would be converted through a double.
 const toDecimal = (word: bigint) => BigInt.asUintN(64, word).toString();
 const selectImageColumns = imageColumns.replace(/i\.phash(\d)/g, 'CAST(i.phash$1 AS CHAR) AS phash$1');
+const similarImagesMysql = similarImagesSql(selectImageColumns, (word) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`);
 
 type Row = mysql.RowDataPacket & Record<string, unknown>;
 
@@ -126,8 +127,7 @@ export class MysqlStore implements Store {
   }
 
   async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]> {
-    const sql = similarImagesSql(selectImageColumns, (word) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`);
-    const [rows] = await this.pool.query<Row[]>(sql, similarImagesParams(hash, toDecimal, provider, maxDistance, limit));
+    const [rows] = await this.pool.query<Row[]>(similarImagesMysql, similarImagesParams(hash, toDecimal, provider, maxDistance, limit));
     return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
   }
 
@@ -135,11 +135,7 @@ export class MysqlStore implements Store {
     const connection = await this.pool.getConnection();
     try {
       await connection.beginTransaction();
-      const placeholders = insertImageColumns.split(',').map(() => '?').join(', ');
-      const [result] = await connection.query<mysql.ResultSetHeader>(
-        `INSERT INTO images (${insertImageColumns}) VALUES (${placeholders})`,
-        insertImageParams(image, toDecimal),
-      );
+      const [result] = await connection.query<mysql.ResultSetHeader>(insertImageSql, insertImageParams(image, toDecimal));
       const id = result.insertId;
       const chunks = indexedChunks(image);
       if (chunks) {
@@ -228,8 +224,7 @@ export class MysqlStore implements Store {
   }
 
   async appendLog(entry: ModerationLogEntry): Promise<void> {
-    const placeholders = logColumns.map(() => '?').join(', ');
-    await this.pool.execute(`INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES (${placeholders})`, logParams(entry));
+    await this.pool.execute(insertLogSql, logParams(entry));
   }
 
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {

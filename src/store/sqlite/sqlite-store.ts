@@ -5,12 +5,12 @@ import { popcount64, type PerceptualHash } from '../../dedupe/perceptual-hash.js
 import { pendingMigrations, readMigrations } from '../migrate.js';
 import {
   indexedChunks,
-  insertImageColumns,
+  insertImageSql,
   insertImageParams,
   imageColumns,
   insertTextParams,
   insertTextSql,
-  logColumns,
+  insertLogSql,
   logParams,
   insertVideoFrameSql,
   insertVideoParams,
@@ -50,6 +50,7 @@ import type {
 
 // SQLite integers are signed 64-bit: a word is stored as its two's-complement value.
 const toSigned = (word: bigint) => BigInt.asIntN(64, word);
+const similarImagesSqlite = similarImagesSql(imageColumns, (word) => `popcount_xor(i.phash${word}, ?)`);
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -102,16 +103,15 @@ export class SqliteStore implements Store {
   }
 
   async findSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]> {
-    const statement = this.statement(similarImagesSql(imageColumns, (word) => `popcount_xor(i.phash${word}, ?)`)).safeIntegers(true);
+    const statement = this.statement(similarImagesSqlite).safeIntegers(true);
     const rows = statement.all(...similarImagesParams(hash, toSigned, provider, maxDistance, limit)) as Record<string, unknown>[];
     return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
   }
 
   async saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }> {
-    const placeholders = insertImageColumns.split(',').map(() => '?').join(', ');
     const save = this.db.transaction(() => {
       const result = this
-        .statement(`INSERT INTO images (${insertImageColumns}) VALUES (${placeholders}) ON CONFLICT (sha256) DO NOTHING`)
+        .statement(`${insertImageSql} ON CONFLICT (sha256) DO NOTHING`)
         .run(...insertImageParams(image, toSigned));
       if (result.changes === 0) {
         this.statement(replaceJudgementSql).run(...replaceJudgementParams(image));
@@ -169,8 +169,7 @@ export class SqliteStore implements Store {
   }
 
   async appendLog(entry: ModerationLogEntry): Promise<void> {
-    const placeholders = logColumns.map(() => '?').join(', ');
-    this.statement(`INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES (${placeholders})`).run(...logParams(entry));
+    this.statement(insertLogSql).run(...logParams(entry));
   }
 
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
