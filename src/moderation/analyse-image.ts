@@ -10,6 +10,7 @@ import type { Decision, ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedImage, SimilarImage, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
 import { joinFlight, SingleFlight } from './single-flight.js';
+import { rememberJudgement, storedNeighbours } from './stored-judgements.js';
 import { inSlot, type WorkGate } from './work-gate.js';
 
 /**
@@ -61,8 +62,6 @@ export type ImageAnalysis = {
   storedId?: number | undefined;
 };
 
-/** How many neighbours the reuse policy sees (the store lists review/flagged ones first). */
-const NEIGHBOURS_CONSIDERED = 20;
 /** How many of them, closest first, the response shows. */
 const SIMILAR_ITEMS_LIMIT = 5;
 
@@ -101,13 +100,11 @@ async function judgeBytes(deps: ImageAnalysisDeps, url: string, bytes: Buffer, s
   // Taken before the store is asked: a picture that finishes (is stored, and leaves `judging`) while
   // we wait is then still found in one of the two places.
   const judgingBefore = [...deps.inFlight.judging];
-  // Images smaller than the 16x16 hash grid have no meaningful hash: exact matches only.
-  const neighbours = phash ? await deps.store.findSimilarImages(phash, lookupRadius(deps.dedupe), NEIGHBOURS_CONSIDERED, moderator.name) : [];
+  const { neighbours, reusable } = await storedNeighbours(deps, phash, traits, moderator.name);
   const similarItems = [...neighbours]
     .sort((a, b) => a.distance - b.distance)
     .slice(0, SIMILAR_ITEMS_LIMIT)
     .map(toSimilarItem);
-  const reusable = chooseReusableNeighbour(neighbours, traits, deps.dedupe);
   if (reusable) return { ...reuse(reusable, reusable.distance, 'cache_near', trail, similarItems), ...identity };
 
   // A near-identical picture is being judged right now (a batch holding an upload and its thumbnail):
@@ -154,9 +151,9 @@ async function askModerator(deps: ImageAnalysisDeps, image: Identified, trail: A
   try {
     const judged = await moderator.moderate({ bytes: image.bytes, mime: image.mime, ...(pixels && { pixels }) });
     trail.rawResponse = judged.rawResponse;
-    let imageId: number | undefined;
-    if (judged.cacheable) {
-      ({ id: imageId } = await deps.store.saveJudgedImage({
+    const imageId = await rememberJudgement(
+      deps.store,
+      {
         sha256: trail.sha256 as string,
         phash: image.phash,
         lowDetail: image.lowDetail,
@@ -164,14 +161,10 @@ async function askModerator(deps: ImageAnalysisDeps, image: Identified, trail: A
         width: image.decoded.width,
         height: image.decoded.height,
         format: image.format,
-        decision: judged.decision,
-        reason: judged.reason,
-        labels: judged.details,
-        scores: judged.scores,
-        provider: judged.provider,
         sourceUrl: image.url,
-      }));
-    }
+      },
+      judged,
+    );
     Object.assign(trail, { decision: judged.decision, reason: judged.reason, source: moderator.source, provider: judged.provider });
     return {
       isDuplicate: false,

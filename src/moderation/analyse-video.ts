@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { sha256File, sha256Hex } from '../dedupe/content-digest.js';
-import { chooseReusableNeighbour, lookupRadius, type NearDuplicateLimits } from '../dedupe/near-duplicate-policy.js';
+import type { NearDuplicateLimits } from '../dedupe/near-duplicate-policy.js';
 import { computePerceptualHash, detailLevel, hammingDistance, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import { AppError } from '../errors.js';
 import type { Downloader } from '../media/download.js';
@@ -14,6 +14,7 @@ import { ProviderError } from '../providers/provider-error.js';
 import { severity, type Decision, type ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedVideo, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
+import { rememberJudgement, storedNeighbours } from './stored-judgements.js';
 import { joinFlight, type SingleFlight } from './single-flight.js';
 import { inSlot, type WorkGate } from './work-gate.js';
 
@@ -273,9 +274,8 @@ async function judgeFrame(
 ): Promise<FrameJudgement | 'abandoned'> {
   if (signal.aborted) return 'abandoned';
   const moderator = deps.imageModerator;
-  const neighbours = hash ? await deps.store.findSimilarImages(hash, lookupRadius(deps.dedupe), 20, moderator.name) : [];
+  const { neighbours, reusable } = await storedNeighbours(deps, hash, { lowDetail, animated: false }, moderator.name);
   const matches = neighbours.filter((n) => n.distance <= deps.dedupe.passMaxDistance).map((n) => ({ imageId: n.id, distance: n.distance }));
-  const reusable = chooseReusableNeighbour(neighbours, { lowDetail, animated: false }, deps.dedupe);
   if (reusable) {
     return { decision: reusable.decision, reason: reusable.reason, details: reusable.labels, imageId: reusable.id, via: 'store', matches };
   }
@@ -289,9 +289,9 @@ async function judgeFrame(
     if (signal.aborted) return 'abandoned';
     throw error;
   }
-  let imageId: number | undefined;
-  if (judged.cacheable) {
-    ({ id: imageId } = await deps.store.saveJudgedImage({
+  const imageId = await rememberJudgement(
+    deps.store,
+    {
       sha256: sha256Hex(frame.pixels.data),
       phash: hash,
       lowDetail,
@@ -299,14 +299,10 @@ async function judgeFrame(
       width: frame.pixels.width,
       height: frame.pixels.height,
       format: 'video-frame',
-      decision: judged.decision,
-      reason: judged.reason,
-      labels: judged.details,
-      scores: judged.scores,
-      provider: judged.provider,
       sourceUrl: `${url}#t=${frame.timestampSeconds}`,
-    }));
-  }
+    },
+    judged,
+  );
   return { decision: judged.decision, reason: judged.reason, details: judged.details, imageId, via: 'provider', matches };
 }
 
