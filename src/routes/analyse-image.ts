@@ -16,7 +16,9 @@ export const AnalyseImageRequestSchema = z
       .max(128)
       .openapi({ description: 'Your identifier for the user who posted the image (usually a UUID); stored in moderation_log.', example: '5b3a1f0e-8c7d-4e62-9a1b-2f4d6c8e0a13' }),
   })
-  .openapi('AnalyseImageRequest');
+  .openapi('AnalyseImageRequest', {
+    example: { url: 'https://example.com/uploads/avatar.jpg', user_uuid: '5b3a1f0e-8c7d-4e62-9a1b-2f4d6c8e0a13' },
+  });
 
 const DecisionSchema = z.enum(['pass', 'review', 'flagged']).openapi('Decision', {
   description: '`pass`: acceptable. `review`: a human should look. `flagged`: not acceptable.',
@@ -82,6 +84,7 @@ export const AnalyseImageResponseSchema = z
 export const analyseImageRoute = createRoute({
   method: 'post',
   path: '/analyse/image',
+  operationId: 'analyseImage',
   tags: ['Analyse'],
   security: analyseSecurity,
   summary: 'Moderate one image by URL',

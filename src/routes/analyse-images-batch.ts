@@ -87,6 +87,7 @@ export const AnalyseImagesBatchResponseSchema = z
 export const analyseImagesBatchRoute = createRoute({
   method: 'post',
   path: '/analyse/images/batch',
+  operationId: 'analyseImagesBatch',
   tags: ['Analyse'],
   security: analyseSecurity,
   summary: 'Moderate up to 50 images at once',

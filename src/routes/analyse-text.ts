@@ -27,7 +27,13 @@ export const AnalyseTextRequestSchema = z
         example: ['Anyone selling concert tickets?', 'I have two, message me'],
       }),
   })
-  .openapi('AnalyseTextRequest');
+  .openapi('AnalyseTextRequest', {
+    example: {
+      text: 'Great photo! DM me for a free iPhone giveaway 🎁 bit.ly/xyz',
+      user_uuid: '5b3a1f0e-8c7d-4e62-9a1b-2f4d6c8e0a13',
+      thread_context: ['Anyone selling concert tickets?', 'I have two, message me'],
+    },
+  });
 
 export const AnalyseTextResponseSchema = z
   .object({
@@ -59,6 +65,7 @@ export const AnalyseTextResponseSchema = z
 export const analyseTextRoute = createRoute({
   method: 'post',
   path: '/analyse/text',
+  operationId: 'analyseText',
   tags: ['Analyse'],
   security: analyseSecurity,
   summary: 'Moderate a message, comment or bio',

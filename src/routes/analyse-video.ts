@@ -9,7 +9,9 @@ export const AnalyseVideoRequestSchema = AnalyseImageRequestSchema.extend({
     description: 'http(s) URL of the video. Accepted containers: MP4, MOV, WebM, MKV, AVI, MPEG, 3GP (decided from the bytes).',
     example: 'https://example.com/uploads/clip.mp4',
   }),
-}).openapi('AnalyseVideoRequest');
+}).openapi('AnalyseVideoRequest', {
+  example: { url: 'https://example.com/uploads/clip.mp4', user_uuid: '5b3a1f0e-8c7d-4e62-9a1b-2f4d6c8e0a13' },
+});
 
 const VideoSimilarItemSchema = z
   .object({
@@ -55,6 +57,7 @@ export const AnalyseVideoResponseSchema = z
 export const analyseVideoRoute = createRoute({
   method: 'post',
   path: '/analyse/video',
+  operationId: 'analyseVideo',
   tags: ['Analyse'],
   security: analyseSecurity,
   summary: 'Moderate a short video by URL',

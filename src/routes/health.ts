@@ -9,6 +9,7 @@ const HealthSchema = z
 export const healthzRoute = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'healthz',
   tags: ['Operations'],
   summary: 'Liveness: the process is running',
   responses: { 200: { description: 'Alive.', content: { 'application/json': { schema: HealthSchema } } } },
@@ -17,11 +18,15 @@ export const healthzRoute = createRoute({
 export const readyzRoute = createRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'readyz',
   tags: ['Operations'],
   summary: 'Readiness: the database answers',
   responses: {
     200: { description: 'Ready to serve.', content: { 'application/json': { schema: HealthSchema } } },
-    503: { description: 'Not ready (database unreachable).', content: { 'application/json': { schema: HealthSchema } } },
+    503: {
+      description: 'Not ready (database unreachable).',
+      content: { 'application/json': { schema: HealthSchema, example: { status: 'unavailable', detail: 'The database does not answer.' } } },
+    },
   },
 });
 
