@@ -15,8 +15,9 @@ RUN apt-get update \
 COPY package.json package-lock.json ./
 # tsx is a runtime dependency (the service runs its TypeScript directly), so --omit=dev keeps it.
 # The static ffmpeg/ffprobe builds from npm (about 140 MB, from 2018) are dropped: the runtime stage
-# installs Debian's, which FFMPEG_PATH points at.
-RUN npm ci --omit=dev --no-audit --no-fund \
+# installs Debian's, which FFMPEG_PATH points at. SCARF_ANALYTICS=false keeps swagger-ui-dist's
+# install-time usage report from calling out during the build.
+RUN SCARF_ANALYTICS=false npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
  && rm -rf node_modules/@ffmpeg-installer/linux-* node_modules/@ffprobe-installer/linux-*
 
