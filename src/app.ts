@@ -5,13 +5,14 @@ import { errorResponse, toAppError, validationError } from './http/error-handler
 import { requireApiKey, type ApiKey } from './http/auth.js';
 import { auditTrail, requestId } from './http/middleware.js';
 import { rateLimit, TokenBuckets } from './http/rate-limit.js';
+import type { PublicEndpoint } from './config.js';
 import { AppError } from './errors.js';
 import { registerRoutes, type RouteDeps } from './routes/index.js';
 
 /** Who may call, how often, and how much at once. */
 export type AccessSettings = {
   apiKeys: ApiKey[];
-  publicEndpoints: ('docs' | 'health' | 'metrics')[];
+  publicEndpoints: PublicEndpoint[];
   rateLimit: { perSecond: number; burst: number } | null;
 };
 
@@ -21,6 +22,7 @@ const publicPaths: Record<AccessSettings['publicEndpoints'][number], (path: stri
   docs: (path) => path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/'),
   health: (path) => path === '/healthz' || path === '/readyz',
   metrics: (path) => path === '/metrics',
+  dashboard: (path) => path === '/dashboard',
 };
 
 /** Builds the HTTP application from ready dependencies. No I/O of its own. */
@@ -35,7 +37,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         if (raw && typeof raw.user_uuid === 'string') audit.userUuid = raw.user_uuid;
         if (raw && typeof raw.url === 'string') audit.contentIdentifier = raw.url;
       }
-      throw validationError(result.error);
+      throw validationError(result.error, result.target);
     },
   });
 

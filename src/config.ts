@@ -13,6 +13,10 @@ import type { ProviderLimits } from './providers/provider-limiter.js';
  * Every variable here is documented in README.md and .env.example.
  */
 
+/** What PUBLIC_ENDPOINTS may list: endpoints that then need no API key. */
+export const publicEndpointNames = ['docs', 'health', 'metrics', 'dashboard'] as const;
+export type PublicEndpoint = (typeof publicEndpointNames)[number];
+
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -27,7 +31,7 @@ const envSchema = z.object({
     .string()
     .default('docs,health,metrics')
     .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['docs', 'health', 'metrics']))),
+    .pipe(z.array(z.enum(publicEndpointNames))),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(10),
   RATE_LIMIT_BURST: integer(1, 100_000).default(50),
   MAX_CONCURRENT_ANALYSES: integer(1, 10_000).default(16),
@@ -106,7 +110,7 @@ export type Config = {
   port: number;
   host: string;
   apiKeys: ApiKey[];
-  publicEndpoints: ('docs' | 'health' | 'metrics')[];
+  publicEndpoints: PublicEndpoint[];
   rateLimit: { perSecond: number; burst: number } | null;
   analyses: { maxConcurrent: number; maxQueued: number };
   databaseUrl: string;

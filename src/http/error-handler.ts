@@ -53,11 +53,12 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal_error', 'An unexpected error occurred. Quote the request_id when reporting it.', { cause: error });
 }
 
-export function validationError(error: ZodError): AppError {
+export function validationError(error: ZodError, target: string = 'json'): AppError {
+  const part = target === 'query' ? 'query string' : 'request body';
   const fieldErrors = error.issues.map((issue) => ({
-    path: issue.path.length > 0 ? issue.path.join('.') : '(body)',
+    path: issue.path.length > 0 ? issue.path.join('.') : target === 'query' ? '(query)' : '(body)',
     message: issue.message,
   }));
   const summary = fieldErrors.map((field) => `${field.path}: ${field.message}`).join('; ');
-  return new AppError('invalid_request', `The request body is invalid (${summary}).`, { fieldErrors });
+  return new AppError('invalid_request', `The ${part} is invalid (${summary}).`, { fieldErrors });
 }

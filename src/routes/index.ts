@@ -9,6 +9,7 @@ import { analyseImageRoute, registerAnalyseImage } from './analyse-image.js';
 import { analyseImagesBatchRoute, registerAnalyseImagesBatch } from './analyse-images-batch.js';
 import { analyseTextRoute, registerAnalyseText } from './analyse-text.js';
 import { analyseVideoRoute, registerAnalyseVideo } from './analyse-video.js';
+import { dashboardRoute, registerDashboard } from './dashboard.js';
 import { registerDocs } from './docs.js';
 import { healthzRoute, readyzRoute, registerHealth } from './health.js';
 
@@ -17,7 +18,7 @@ import { healthzRoute, readyzRoute, registerHealth } from './health.js';
 export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & VideoAnalysisDeps & { store: Store; maxBodyBytes: number };
 
 /** Every documented route, in the order they appear in the OpenAPI document. */
-const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseVideoRoute, analyseTextRoute, healthzRoute, readyzRoute];
+const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseVideoRoute, analyseTextRoute, healthzRoute, readyzRoute, dashboardRoute];
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void {
   registerAnalyseImage(app, deps);
@@ -25,6 +26,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void 
   registerAnalyseVideo(app, deps);
   registerAnalyseText(app, deps);
   registerHealth(app, deps.store);
+  registerDashboard(app, deps.store);
   registerDocs(app, openApiDocument());
 }
 
@@ -42,12 +44,12 @@ export function openApiDocument() {
       title: 'Moderation API',
       version: '0.1.0',
       description:
-        'Self-hostable content moderation. POST an image URL, a batch of images, a video URL or a message and get `pass`, `review` or `flagged` with a reason. Identical and near-identical content already judged is answered from the store without a provider call. Every /analyse request leaves one row in the moderation_log table. When the service is configured with API_KEYS, send a key with Authorize.',
+        'Self-hostable content moderation. POST an image URL, a batch of images, a video URL or a message and get `pass`, `review` or `flagged` with a reason. Identical and near-identical content already judged is answered from the store without a provider call. Every /analyse request leaves one row in the moderation_log table, and GET /dashboard draws daily figures from it. When the service is configured with API_KEYS, send a key with Authorize.',
       license: { name: 'MIT' },
     },
     tags: [
       { name: 'Analyse', description: 'Moderation decisions.' },
-      { name: 'Operations', description: 'Health checks for orchestrators and load balancers.' },
+      { name: 'Operations', description: 'Health checks for orchestrators and load balancers, and the dashboard.' },
     ],
   });
 }

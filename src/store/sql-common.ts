@@ -1,6 +1,16 @@
 import { hashChunks, hashFromWords, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import type { Decision } from '../providers/thresholds.js';
-import type { JudgedImage, JudgedText, JudgedVideo, ModerationLogEntry, ModerationLogRow, NewJudgedImage, NewJudgedText, NewJudgedVideo } from './store.js';
+import type {
+  DashboardSummary,
+  JudgedImage,
+  JudgedText,
+  JudgedVideo,
+  ModerationLogEntry,
+  ModerationLogRow,
+  NewJudgedImage,
+  NewJudgedText,
+  NewJudgedVideo,
+} from './store.js';
 
 /**
  * SQL and row mapping shared by both adapters. The dialects differ only in how a 64-bit word is
@@ -253,5 +263,74 @@ export function toLogRow(row: Record<string, unknown>): ModerationLogRow {
     error: text(row.error),
     rawResponse: parseJson(row.raw_response),
     createdAt: row.created_at instanceof Date ? row.created_at.toISOString() : String(row.created_at),
+  };
+}
+
+/**
+ * Reads of the analyst views for a day range; the same text in both dialects. Each filters on the
+ * view's `day` column, which both engines push down to the created_day index (see 0004_analyst_views).
+ * Parameters: the first and the last day; the users query also takes the limit.
+ */
+export const dashboardSql = {
+  decisions: 'SELECT day, content_type, decision, requests FROM moderation_decisions_daily WHERE day BETWEEN ? AND ? ORDER BY day, content_type, decision',
+  cache: `SELECT day, content_type, answered, cache_exact, cache_near, provider, local, error, provider_calls_saved, cache_hit_ratio
+    FROM moderation_cache_daily WHERE day BETWEEN ? AND ? ORDER BY day, content_type`,
+  latency: `SELECT day, content_type, requests, avg_latency_ms, p95_latency_ms
+    FROM moderation_latency_daily WHERE day BETWEEN ? AND ? ORDER BY day, content_type`,
+  providerErrors: `SELECT day, provider, provider_requests, failures, error_rate
+    FROM moderation_provider_errors_daily WHERE day BETWEEN ? AND ? ORDER BY day, provider`,
+  flaggedUsers: `SELECT user_uuid, SUM(flagged) AS flagged, SUM(review) AS review, SUM(total) AS total, MAX(last_flagged_at) AS last_flagged_at
+    FROM moderation_users_daily WHERE day BETWEEN ? AND ?
+    GROUP BY user_uuid
+    HAVING SUM(flagged) + SUM(review) > 0
+    ORDER BY SUM(flagged) DESC, SUM(review) DESC, user_uuid
+    LIMIT ?`,
+} as const;
+
+type Rows = Record<string, unknown>[];
+
+/** Maps the view rows; MySQL returns SUM and ratios as DECIMAL strings, SQLite as numbers. */
+export function toDashboardSummary(rows: { decisions: Rows; cache: Rows; latency: Rows; providerErrors: Rows; flaggedUsers: Rows }): DashboardSummary {
+  const day = (row: Record<string, unknown>) => String(row.day);
+  return {
+    decisions: rows.decisions.map((row) => ({
+      day: day(row),
+      contentType: String(row.content_type),
+      decision: String(row.decision),
+      requests: Number(row.requests),
+    })),
+    cache: rows.cache.map((row) => ({
+      day: day(row),
+      contentType: String(row.content_type),
+      answered: Number(row.answered),
+      cacheExact: Number(row.cache_exact),
+      cacheNear: Number(row.cache_near),
+      provider: Number(row.provider),
+      local: Number(row.local),
+      error: Number(row.error),
+      providerCallsSaved: Number(row.provider_calls_saved),
+      cacheHitRatio: Number(row.cache_hit_ratio),
+    })),
+    latency: rows.latency.map((row) => ({
+      day: day(row),
+      contentType: String(row.content_type),
+      requests: Number(row.requests),
+      avgLatencyMs: Number(row.avg_latency_ms),
+      p95LatencyMs: Number(row.p95_latency_ms),
+    })),
+    providerErrors: rows.providerErrors.map((row) => ({
+      day: day(row),
+      provider: String(row.provider),
+      providerRequests: Number(row.provider_requests),
+      failures: Number(row.failures),
+      errorRate: Number(row.error_rate),
+    })),
+    flaggedUsers: rows.flaggedUsers.map((row) => ({
+      userUuid: String(row.user_uuid),
+      flagged: Number(row.flagged),
+      review: Number(row.review),
+      total: Number(row.total),
+      lastFlaggedAt: row.last_flagged_at === null || row.last_flagged_at === undefined ? null : String(row.last_flagged_at),
+    })),
   };
 }

@@ -103,6 +103,37 @@ export type ModerationLogEntry = {
 /** A row of moderation_log as read back (tests, future admin endpoints). */
 export type ModerationLogRow = Required<Omit<ModerationLogEntry, 'rawResponse'>> & { rawResponse: unknown; createdAt: string };
 
+/** UTC calendar days, `YYYY-MM-DD`, both included. */
+export type DayRange = { firstDay: string; lastDay: string };
+
+/**
+ * The analyst views (sql/<dialect>/0004_analyst_views.sql) over a range of days, for the dashboard.
+ * Days without answered requests have no rows.
+ */
+export type DashboardSummary = {
+  /** moderation_decisions_daily */
+  decisions: { day: string; contentType: string; decision: string; requests: number }[];
+  /** moderation_cache_daily */
+  cache: {
+    day: string;
+    contentType: string;
+    answered: number;
+    cacheExact: number;
+    cacheNear: number;
+    provider: number;
+    local: number;
+    error: number;
+    providerCallsSaved: number;
+    cacheHitRatio: number;
+  }[];
+  /** moderation_latency_daily */
+  latency: { day: string; contentType: string; requests: number; avgLatencyMs: number; p95LatencyMs: number }[];
+  /** moderation_provider_errors_daily */
+  providerErrors: { day: string; provider: string; providerRequests: number; failures: number; errorRate: number }[];
+  /** moderation_users_daily summed over the range: users with a flagged or review answer, most flagged first. */
+  flaggedUsers: { userUuid: string; flagged: number; review: number; total: number; lastFlaggedAt: string | null }[];
+};
+
 export interface Store {
   readonly dialect: 'mysql' | 'sqlite';
   /** Applies pending migrations; safe when several instances start at once. */
@@ -128,6 +159,8 @@ export interface Store {
   saveJudgedText(text: NewJudgedText): Promise<void>;
   appendLog(entry: ModerationLogEntry): Promise<void>;
   findLogByRequestId(requestId: string): Promise<ModerationLogRow | null>;
+  /** The analyst views over `range`, with the `topUsers` most-flagged users of the range. */
+  dashboardSummary(range: DayRange, options: { topUsers: number }): Promise<DashboardSummary>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

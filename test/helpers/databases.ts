@@ -34,6 +34,8 @@ export type TestDatabase = {
   url: string;
   /** Counts the rows of a table with its own connection, as an analyst would. */
   countRows(table: string): Promise<number>;
+  /** Runs one statement with its own connection, as an analyst would; the rows of a SELECT, else []. */
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   drop(): Promise<void>;
 };
 
@@ -47,6 +49,17 @@ export async function createSqliteDatabase(): Promise<TestDatabase> {
       const db = new Database(path, { readonly: true });
       try {
         return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    },
+    async query(sql, params = []) {
+      const db = new Database(path, { timeout: 15_000 });
+      try {
+        const statement = db.prepare(sql);
+        if (statement.reader) return statement.all(...params) as Record<string, unknown>[];
+        statement.run(...params);
+        return [];
       } finally {
         db.close();
       }
@@ -70,6 +83,17 @@ export async function createMysqlDatabase(): Promise<TestDatabase> {
       try {
         const [rows] = await connection.query(`SELECT COUNT(*) AS n FROM \`${table}\``);
         return Number((rows as { n: number }[])[0]?.n);
+      } finally {
+        await connection.end();
+      }
+    },
+    async query(sql, params = []) {
+      // UTC, as the service's own connections: created_at values are compared as UTC text.
+      const connection = await mysql.createConnection({ uri: `${testMysqlUrl}${database}`, timezone: 'Z', dateStrings: true });
+      try {
+        await connection.query("SET time_zone = '+00:00'");
+        const [rows] = await connection.query(sql, params);
+        return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
       } finally {
         await connection.end();
       }

@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import type { PerceptualHash } from '../../dedupe/perceptual-hash.js';
 import { pendingMigrations, readMigrations, splitStatements } from '../migrate.js';
 import {
+  dashboardSql,
   indexedChunks,
   insertImageSql,
   insertImageParams,
@@ -25,9 +26,12 @@ import {
   selectTextSql,
   toJudgedImage,
   toJudgedText,
+  toDashboardSummary,
   toLogRow,
 } from '../sql-common.js';
 import type {
+  DashboardSummary,
+  DayRange,
   JudgedImage,
   JudgedText,
   JudgedVideo,
@@ -230,6 +234,19 @@ export class MysqlStore implements Store {
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
     const [rows] = await this.pool.execute<Row[]>('SELECT * FROM moderation_log WHERE request_id = ?', [requestId]);
     return rows[0] ? toLogRow(rows[0]) : null;
+  }
+
+  async dashboardSummary(range: DayRange, options: { topUsers: number }): Promise<DashboardSummary> {
+    const days = [range.firstDay, range.lastDay];
+    const read = async (sql: string, params: unknown[]) => (await this.pool.query<Row[]>(sql, params))[0];
+    const [decisions, cache, latency, providerErrors, flaggedUsers] = await Promise.all([
+      read(dashboardSql.decisions, days),
+      read(dashboardSql.cache, days),
+      read(dashboardSql.latency, days),
+      read(dashboardSql.providerErrors, days),
+      read(dashboardSql.flaggedUsers, [...days, options.topUsers]),
+    ]);
+    return toDashboardSummary({ decisions, cache, latency, providerErrors, flaggedUsers });
   }
 
   async ping(): Promise<void> {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { popcount64, type PerceptualHash } from '../../dedupe/perceptual-hash.js';
 import { pendingMigrations, readMigrations } from '../migrate.js';
 import {
+  dashboardSql,
   indexedChunks,
   insertImageSql,
   insertImageParams,
@@ -27,9 +28,12 @@ import {
   selectTextSql,
   toJudgedImage,
   toJudgedText,
+  toDashboardSummary,
   toLogRow,
 } from '../sql-common.js';
 import type {
+  DashboardSummary,
+  DayRange,
   JudgedImage,
   JudgedText,
   JudgedVideo,
@@ -175,6 +179,21 @@ export class SqliteStore implements Store {
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
     const row = this.statement('SELECT * FROM moderation_log WHERE request_id = ?').get(requestId);
     return row ? toLogRow(row as Record<string, unknown>) : null;
+  }
+
+  async dashboardSummary(range: DayRange, options: { topUsers: number }): Promise<DashboardSummary> {
+    const days = [range.firstDay, range.lastDay];
+    const read = (sql: string, params: unknown[]) => this.statement(sql).all(...params) as Record<string, unknown>[];
+    // One read transaction, so the five views describe the same moment.
+    return this.db.transaction(() =>
+      toDashboardSummary({
+        decisions: read(dashboardSql.decisions, days),
+        cache: read(dashboardSql.cache, days),
+        latency: read(dashboardSql.latency, days),
+        providerErrors: read(dashboardSql.providerErrors, days),
+        flaggedUsers: read(dashboardSql.flaggedUsers, [...days, options.topUsers]),
+      }),
+    )();
   }
 
   async ping(): Promise<void> {
