@@ -103,6 +103,9 @@ export type ModerationLogEntry = {
 /** A row of moderation_log as read back (tests, future admin endpoints). */
 export type ModerationLogRow = Required<Omit<ModerationLogEntry, 'rawResponse'>> & { rawResponse: unknown; createdAt: string };
 
+/** A connection pool's state, for metrics. */
+export type PoolStats = { maxConnections: number; open: number; idle: number; waiting: number };
+
 export interface Store {
   readonly dialect: 'mysql' | 'sqlite';
   /** Applies pending migrations; safe when several instances start at once. */
@@ -130,4 +133,6 @@ export interface Store {
   findLogByRequestId(requestId: string): Promise<ModerationLogRow | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Stores with a connection pool (MySQL) report its state; SQLite has one embedded connection and none. */
+  poolStats?(): PoolStats;
 }
