@@ -29,6 +29,7 @@ async function runBatch(urls: string[], maxConcurrent: number) {
   const database = await createSqliteDatabase();
   const deps = await buildDeps(
     loadConfig({
+      LOG_LEVEL: 'error',
       DATABASE_URL: database.url,
       SIGHTENGINE_API_USER: fake.apiUser,
       SIGHTENGINE_API_SECRET: fake.apiSecret,

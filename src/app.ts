@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './http/app-env.js';
 import { errorResponse, toAppError, validationError } from './http/error-handler.js';
 import { requireApiKey, type ApiKey } from './http/auth.js';
-import { auditTrail, requestId } from './http/middleware.js';
+import { auditTrail, observeRequests, requestId, type Observability } from './http/middleware.js';
 import { rateLimit, TokenBuckets } from './http/rate-limit.js';
 import type { PublicEndpoint } from './config.js';
 import { AppError } from './errors.js';
@@ -16,7 +16,7 @@ export type AccessSettings = {
   rateLimit: { perSecond: number; burst: number } | null;
 };
 
-export type AppDeps = RouteDeps & { access: AccessSettings };
+export type AppDeps = RouteDeps & Observability & { access: AccessSettings };
 
 const publicPaths: Record<AccessSettings['publicEndpoints'][number], (path: string) => boolean> = {
   docs: (path) => path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/'),
@@ -42,9 +42,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   const isPublic = (path: string) => deps.access.publicEndpoints.some((endpoint) => publicPaths[endpoint](path));
-  app.use('*', requestId);
+  app.use('*', observeRequests(deps), requestId);
   // The audit trail wraps everything below, so refusals (401, 429, 503) leave their row too.
-  app.use('/analyse/*', auditTrail(deps.store));
+  app.use('/analyse/*', auditTrail(deps));
   app.use('*', requireApiKey(deps.access.apiKeys, isPublic));
   // Limits are per API key: without keys (loopback development) there is no one to tell apart.
   if (deps.access.rateLimit && deps.access.apiKeys.length > 0) {
@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.onError((error, c) => {
     const appError = toAppError(error);
     if (appError.code === 'internal_error') {
-      console.error(`[${c.get('requestId')}] unexpected error:`, error);
+      deps.logger.error({ request_id: c.get('requestId'), err: error }, 'unexpected error');
     }
     return errorResponse(c, appError);
   });

@@ -7,6 +7,7 @@ import { parseThresholdOverrides, type ThresholdTable, defaultThresholds } from 
 import { parseCidrList, type CidrRange } from './media/address-policy.js';
 import { localImageModels, type LocalImageModel } from './providers/local/local-image-model.js';
 import type { ProviderLimits } from './providers/provider-limiter.js';
+import { logLevels, type LogSettings } from './logging.js';
 
 /**
  * The one place that reads process.env. Everything else receives a typed Config.
@@ -45,6 +46,10 @@ const envSchema = z.object({
     }),
   DATABASE_POOL_SIZE: integer(1, 200).default(10),
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000).default(10_000),
+
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   IMAGE_PROVIDER: z.enum(['auto', 'sightengine', 'local']).default('auto'),
   LOCAL_IMAGE_MODEL: z.enum(localImageModels).default('MobileNetV2Mid'),
@@ -106,6 +111,9 @@ const envSchema = z.object({
   DEDUPE_MIN_DETAIL: z.coerce.number().min(0).max(255).default(8),
 });
 
+/** Every variable the service reads; README.md and .env.example document each of them. */
+export const configVariables = Object.keys(envSchema.shape);
+
 export type Config = {
   port: number;
   host: string;
@@ -116,6 +124,8 @@ export type Config = {
   databaseUrl: string;
   databasePoolSize: number;
   maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+  log: LogSettings;
   imageProvider: 'auto' | 'sightengine' | 'local';
   localImage: { model: LocalImageModel; modelPath: string | undefined; concurrency: number };
   sightengine: {
@@ -247,6 +257,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     imageProvider: e.IMAGE_PROVIDER,
     localImage: { model: e.LOCAL_IMAGE_MODEL, modelPath: e.LOCAL_IMAGE_MODEL_PATH, concurrency: e.LOCAL_IMAGE_CONCURRENCY },
     sightengine: {

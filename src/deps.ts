@@ -14,6 +14,9 @@ import { createImageInFlight } from './moderation/analyse-image.js';
 import { SingleFlight } from './moderation/single-flight.js';
 import { WorkGate } from './moderation/work-gate.js';
 import type { AppDeps } from './app.js';
+import { createLogger, type Logger } from './logging.js';
+import { Metrics } from './metrics.js';
+import type { ProviderObserver } from './providers/provider-observer.js';
 import { openStore } from './store/open-store.js';
 
 /** Everything the app needs, built once at start-up from the configuration. */
@@ -31,7 +34,7 @@ export function imageProviderKind(config: Config): 'sightengine' | 'local' {
   return 'local';
 }
 
-async function createImageModerator(config: Config): Promise<ImageModerator & { close?(): Promise<void> }> {
+async function createImageModerator(config: Config, observer: ProviderObserver): Promise<ImageModerator & { close?(): Promise<void> }> {
   const { apiUser, apiSecret } = config.sightengine;
   if (imageProviderKind(config) === 'sightengine' && apiUser && apiSecret) {
     return new SightengineModerator({
@@ -43,13 +46,14 @@ async function createImageModerator(config: Config): Promise<ImageModerator & { 
       thresholds: config.thresholds,
       retry: config.retry,
       limiter: new ProviderLimiter(config.sightengine.limits),
+      observer,
     });
   }
   // Loaded and warmed up before the service listens: readiness means the model answers.
-  return LocalImageModerator.load({ ...config.localImage, thresholds: config.thresholds });
+  return LocalImageModerator.load({ ...config.localImage, thresholds: config.thresholds, observer });
 }
 
-export function selectTextModerator(config: Config): TextModerator {
+export function selectTextModerator(config: Config, observer?: ProviderObserver): TextModerator {
   const { apiKey } = config.gemini;
   if (config.textProvider !== 'local' && apiKey) {
     return new GeminiModerator({
@@ -59,14 +63,20 @@ export function selectTextModerator(config: Config): TextModerator {
       timeoutMs: config.gemini.timeoutMs,
       retry: config.retry,
       limiter: new ProviderLimiter(config.gemini.limits),
+      observer,
     });
   }
-  return new LocalTextModerator();
+  return new LocalTextModerator({ observer });
 }
 
-/** Opens the store and applies migrations; the caller owns `close()`. */
-export async function buildDeps(config: Config): Promise<Deps> {
-  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
+/**
+ * Opens the store and applies migrations; the caller owns `close()`. The logger is made from the
+ * configuration unless one is given (tests pass one that writes to a stream they read).
+ */
+export async function buildDeps(config: Config, options: { logger?: Logger } = {}): Promise<Deps> {
+  const logger = options.logger ?? createLogger(config.log);
+  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
+  const metrics = new Metrics({ poolStats: store.poolStats?.bind(store) });
   try {
     await store.migrate();
   } catch (error) {
@@ -75,7 +85,7 @@ export async function buildDeps(config: Config): Promise<Deps> {
   }
   let imageModerator: Awaited<ReturnType<typeof createImageModerator>>;
   try {
-    imageModerator = await createImageModerator(config);
+    imageModerator = await createImageModerator(config, metrics);
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;
@@ -108,7 +118,7 @@ export async function buildDeps(config: Config): Promise<Deps> {
     downloader,
     imageModerator,
     inFlight: createImageInFlight(),
-    textModerator: selectTextModerator(config),
+    textModerator: selectTextModerator(config, metrics),
     textLimits: config.text,
     ffmpeg,
     ffmpegVersion,
@@ -119,6 +129,10 @@ export async function buildDeps(config: Config): Promise<Deps> {
     videosInFlight: new SingleFlight(),
     dedupe: config.dedupe,
     imageMaxPixels: config.imageMaxPixels,
+    logger,
+    metrics,
+    videoObserver: metrics,
+    lifecycle: { draining: false },
     async close() {
       await Promise.allSettled([downloader.close(), imageModerator.close?.(), store.close()]);
     },

@@ -1,48 +1,99 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { ConfigError, isLoopback, loadConfig } from './config.js';
-import { buildDeps } from './deps.js';
+import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
+import { buildDeps, type Deps } from './deps.js';
+import { createLogger, type Logger } from './logging.js';
 
 /** The only file that starts and stops the process. */
 
-const SHUTDOWN_DEADLINE_MS = 10_000;
-
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const deps = await buildDeps(config);
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    // Plain text on stderr: the logging settings may be the very thing that is wrong.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.log);
+  let deps: Deps;
+  try {
+    deps = await buildDeps(config, { logger });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.fatal({ error: message }, `Start-up failed: ${message}`);
+    process.exit(1);
+  }
   const app = createApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-    const database = describeDatabase(config.databaseUrl);
-    console.log(`Moderation API listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
-    console.log(`  API docs: http://${config.host}:${info.port}/docs   database: ${database}   image provider: ${deps.imageModerator.name}   text provider: ${deps.textModerator.name}`);
-    console.log(`  video: ${deps.ffmpegVersion} (${deps.ffmpeg.origin})`);
-  });
+    const address = info.address.includes(':') ? `[${info.address}]` : info.address;
+    logger.info(
+      {
+        url: `http://${address}:${info.port}`,
+        docs: `http://${config.host}:${info.port}/docs`,
+        database: describeDatabase(config.databaseUrl),
+        image_provider: deps.imageModerator.name,
+        text_provider: deps.textModerator.name,
+        ffmpeg: `${deps.ffmpegVersion} (${deps.ffmpeg.origin})`,
+      },
+      `Moderation API listening on http://${address}:${info.port}`,
+    );
+  }) as Server;
 
   server.on('error', (error: NodeJS.ErrnoException) => {
     const why = error.code === 'EADDRINUSE' ? 'the port is already in use' : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' ? 'this machine has no such address' : error.message;
-    console.error(`Cannot listen on ${config.host}:${config.port} (PORT, HOST): ${why}.`);
+    logger.fatal({ host: config.host, port: config.port }, `Cannot listen on ${config.host}:${config.port} (PORT, HOST): ${why}.`);
     void deps.close().finally(() => process.exit(1));
   });
   if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
-    console.warn(`Warning: ALLOW_UNAUTHENTICATED is set and HOST is ${config.host}: anyone who can reach this port can use the service.`);
+    logger.warn({ host: config.host }, `ALLOW_UNAUTHENTICATED is set and HOST is ${config.host}: anyone who can reach this port can use the service.`);
   }
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal} received: finishing in-flight requests, then closing.`);
-    const deadline = setTimeout(() => {
-      console.error('Shutdown deadline passed; exiting with requests still open.');
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
-    server.close(() => {
-      void deps.close().then(() => process.exit(0));
+  // server.close() drops only the keep-alive connections that are idle at that moment; one that
+  // finishes its request later would hold the exit back until its keep-alive timeout.
+  server.on('request', (_request, response) => {
+    response.on('finish', () => {
+      if (deps.lifecycle.draining) setImmediate(() => server.closeIdleConnections());
     });
-  };
+  });
+
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  let stopping = false;
+  function stop(signal: string): void {
+    if (stopping) return;
+    stopping = true;
+    shutDown(server, deps, logger, { signal, timeoutMs: config.shutdownTimeoutMs });
+  }
+}
+
+/**
+ * Stops accepting connections at once, lets the requests in flight finish (up to the deadline),
+ * then closes the database pool and the provider clients, and exits 0. At the deadline the process
+ * exits 1 at once, cutting off the requests still open.
+ */
+function shutDown(server: Server, deps: Deps, logger: Logger, options: { signal: string; timeoutMs: number }): void {
+  deps.lifecycle.draining = true;
+  const deadline = setTimeout(() => {
+    // Past the deadline nothing is waited for: not even the connections' or the pool's goodbyes.
+    logger.error({}, `Shutdown deadline (SHUTDOWN_TIMEOUT_MS=${options.timeoutMs}) passed; exiting with requests still open.`);
+    process.exit(1);
+  }, options.timeoutMs);
+  deadline.unref();
+  // The deadline also bounds closing the pool and the clients: work shared with a caller who hung
+  // up may still hold them.
+  server.close(() => {
+    void deps.close().then(() => {
+      logger.info({}, 'Stopped.');
+      process.exit(0);
+    });
+  });
+  // Said once the listening socket is closed, so whoever reads it can rely on it.
+  logger.info({ signal: options.signal, shutdown_timeout_ms: options.timeoutMs }, `${options.signal} received: no new connections; finishing in-flight requests, then closing.`);
 }
 
 /** The database URL without its password, for the start-up message. */
@@ -58,10 +109,6 @@ function describeDatabase(url: string): string {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-  } else {
-    console.error('Start-up failed:', error instanceof Error ? error.message : error);
-  }
+  process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -34,7 +34,7 @@ describe('API keys and rate limits', () => {
 
   beforeAll(async () => {
     database = await createSqliteDatabase();
-    deps = await buildDeps(loadConfig({ DATABASE_URL: database.url, API_KEYS: `alice:${ALICE},bob:${BOB}`, RATE_LIMIT_PER_SECOND: '4', RATE_LIMIT_BURST: '3' }));
+    deps = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url, API_KEYS: `alice:${ALICE},bob:${BOB}`, RATE_LIMIT_PER_SECOND: '4', RATE_LIMIT_BURST: '3' }));
     app = createApp(deps);
   });
 
@@ -92,7 +92,7 @@ describe('API keys and rate limits', () => {
 describe('docs behind the key when told so', () => {
   it('requires the key on docs when PUBLIC_ENDPOINTS leaves them out', async () => {
     const database = await createSqliteDatabase();
-    const deps = await buildDeps(loadConfig({ DATABASE_URL: database.url, API_KEYS: ALICE, PUBLIC_ENDPOINTS: 'health' }));
+    const deps = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url, API_KEYS: ALICE, PUBLIC_ENDPOINTS: 'health' }));
     try {
       const app = createApp(deps);
       expect((await app.request('/openapi.json')).status).toBe(401);
@@ -113,7 +113,7 @@ describe('cap on concurrent analyses', () => {
   beforeAll(async () => {
     database = await createSqliteDatabase();
     content = await startContentServer();
-    deps = await buildDeps(loadConfig({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32', MAX_CONCURRENT_ANALYSES: '1', MAX_QUEUED_ANALYSES: '1' }));
+    deps = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32', MAX_CONCURRENT_ANALYSES: '1', MAX_QUEUED_ANALYSES: '1' }));
   });
 
   afterAll(async () => {

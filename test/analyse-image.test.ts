@@ -208,9 +208,10 @@ describe('POST /analyse/image with the local classifier, then SightEngine', () =
     const database = await createSqliteDatabase();
     const content = await startContentServer();
     const fake = await startFakeSightengine();
-    const local = await buildDeps(loadConfig({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' }));
+    const local = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' }));
     const remote = await buildDeps(
       loadConfig({
+        LOG_LEVEL: 'error',
         DATABASE_URL: database.url,
         FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
         SIGHTENGINE_API_USER: fake.apiUser,

@@ -38,6 +38,7 @@ describe.each(databaseBackends)('POST /analyse/text with Gemini on $name', ({ na
       });
       deps = await buildDeps(
         loadConfig({
+          LOG_LEVEL: 'error',
           DATABASE_URL: database.url,
           GEMINI_API_KEY: gemini.apiKey,
           GEMINI_BASE_URL: gemini.baseUrl,
@@ -143,7 +144,7 @@ describe('POST /analyse/text without a Gemini key', () => {
 
   beforeAll(async () => {
     database = await createSqliteDatabase();
-    deps = await buildDeps(loadConfig({ DATABASE_URL: database.url, LOG_TEXT_CONTENT: 'false' }));
+    deps = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url, LOG_TEXT_CONTENT: 'false' }));
     app = createApp(deps);
   });
 

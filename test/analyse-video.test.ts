@@ -201,7 +201,7 @@ describe('POST /analyse/video with the offline classifier', () => {
     const database = await databaseBackends[0]!.create();
     const folder = mkdtempSync(join(tmpdir(), 'video-local-'));
     const content = await startContentServer();
-    const deps = await buildDeps(loadConfig({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' }));
+    const deps = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' }));
     try {
       const video = await makeVideo(join(folder, 'clip.mp4'), [{ source: 'bars', seconds: 4 }, { source: 'mandelbrot', seconds: 4 }]);
       const response = await createApp(deps).request('/analyse/video', {

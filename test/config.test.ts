@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, configVariables, loadConfig } from '../src/config.js';
 
 describe('configuration', () => {
   it('runs with no configuration at all: loopback, SQLite, no provider', () => {
@@ -30,6 +31,9 @@ describe('configuration', () => {
     [{ VIDEO_SAMPLE_INTERVAL_S: '0' }, 'VIDEO_SAMPLE_INTERVAL_S'],
     [{ VIDEO_DUPLICATE_MIN_MATCH: '1.5' }, 'VIDEO_DUPLICATE_MIN_MATCH'],
     [{ VIDEO_MAX_DURATION_S: '-1' }, 'VIDEO_MAX_DURATION_S'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ SHUTDOWN_TIMEOUT_MS: '-5' }, 'SHUTDOWN_TIMEOUT_MS'],
   ])('refuses %o with a message naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
@@ -44,6 +48,25 @@ describe('configuration', () => {
   it('reads text settings, with the message kept in the log by default', () => {
     expect(loadConfig({}).text).toEqual({ maxChars: 10_000, contextMaxMessages: 20, contextMaxChars: 20_000, logContent: true });
     expect(loadConfig({ LOG_TEXT_CONTENT: 'false', TEXT_MAX_CHARS: '500' }).text).toMatchObject({ maxChars: 500, logContent: false });
+  });
+
+  it('reads logging and shutdown settings', () => {
+    expect(loadConfig({})).toMatchObject({ log: { level: 'info', format: 'auto' }, shutdownTimeoutMs: 10_000 });
+    expect(loadConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json', SHUTDOWN_TIMEOUT_MS: '2500' })).toMatchObject({
+      log: { level: 'debug', format: 'json' },
+      shutdownTimeoutMs: 2500,
+    });
+  });
+
+  it('documents every variable, and only those, in .env.example and the README configuration table', () => {
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const inExample = [...example.matchAll(/^([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('\n## Configuration');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const inReadme = [...section.matchAll(/^\|([^|]+)\|/gm)].flatMap((row) => [...(row[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]));
+    expect(new Set(inExample)).toEqual(new Set(configVariables));
+    expect(new Set(inReadme)).toEqual(new Set(configVariables));
   });
 
   it('chooses SightEngine automatically when both credentials are set', () => {

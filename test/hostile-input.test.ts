@@ -78,7 +78,7 @@ describe('hostile URLs and files', () => {
   beforeAll(async () => {
     database = await createSqliteDatabase();
     content = await startContentServer('127.0.0.2');
-    const built = await buildDeps(loadConfig({ DATABASE_URL: database.url }));
+    const built = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url }));
     const downloader = new Downloader({ policy: new AddressPolicy(parseCidrList('127.0.0.2/32')), maxBytes: 1024 * 1024, timeoutMs: 1500, maxRedirects: 3, resolve });
     deps = { ...built, downloader, close: async () => Promise.all([built.close(), downloader.close()]).then(() => undefined) };
     app = createApp(deps);

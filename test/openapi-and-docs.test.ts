@@ -13,7 +13,7 @@ describe('OpenAPI document and Swagger UI', () => {
 
   beforeAll(async () => {
     database = await createSqliteDatabase();
-    deps = await buildDeps(loadConfig({ DATABASE_URL: database.url }));
+    deps = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: database.url }));
     app = createApp(deps);
   });
 
@@ -38,6 +38,7 @@ describe('OpenAPI document and Swagger UI', () => {
     expect(document.components.schemas.AnalyseImageResponse.example).toMatchObject({ decision: 'flagged' });
     expect(document.components.schemas.AnalyseImageRequest.properties.url.description).toMatch(/JPEG/);
     expect(document.components.schemas.Error.required).toEqual(expect.arrayContaining(['request_id', 'code', 'detail']));
+    expect(Object.keys(document.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
   });
 
   it('serves Swagger UI from local assets only', async () => {
@@ -56,16 +57,16 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('reports liveness and readiness', async () => {
     expect(await (await app.request('/healthz')).json()).toEqual({ status: 'ok' });
-    expect(await (await app.request('/readyz')).json()).toEqual({ status: 'ok' });
+    expect(await (await app.request('/readyz')).json()).toEqual({ status: 'ok', checks: { database: 'ok', local_image_model: 'ok', shutdown: 'ok' } });
   });
 
   it('reports not ready once the database stops answering', async () => {
     const other = await createSqliteDatabase();
-    const brokenDeps = await buildDeps(loadConfig({ DATABASE_URL: other.url }));
+    const brokenDeps = await buildDeps(loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: other.url }));
     await brokenDeps.store.close();
     const response = await createApp(brokenDeps).request('/readyz');
     expect(response.status).toBe(503);
-    expect(await response.json()).toMatchObject({ status: 'unavailable' });
+    expect(await response.json()).toMatchObject({ status: 'unavailable', checks: { database: 'failed' }, detail: 'The database does not answer.' });
     await brokenDeps.close();
     await other.drop();
   });

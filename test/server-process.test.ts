@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContentServer, type ContentServer } from './helpers/content-server.js';
 import { createSqliteDatabase, type TestDatabase } from './helpers/databases.js';
@@ -7,7 +8,7 @@ import { patternImage } from './helpers/images.js';
 
 /** The service as a user runs it: `tsx src/main.ts`, real sockets, real signals. */
 
-type Running = { child: ChildProcess; origin: string; output: () => string };
+type Running = { child: ChildProcess; origin: string; output: () => string; until: (text: string) => Promise<void> };
 
 async function startService(env: Record<string, string>): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -17,15 +18,51 @@ async function startService(env: Record<string, string>): Promise<Running> {
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
-  const origin = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
+  /** Resolves once the output contains `text`. */
+  const until = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!output.includes(text)) return;
+        child.stdout?.off('data', check);
+        resolve();
+      };
+      child.stdout?.on('data', check);
+      child.once('exit', (code) => reject(new Error(`service exited with ${code} before printing "${text}":\n${output}`)));
+      check();
     });
-    child.on('exit', (code) => reject(new Error(`service exited with ${code} before listening:\n${output}`)));
-  });
-  return { child, origin, output: () => output };
+  await until('listening on http');
+  const origin = /listening on (http:\/\/[^\s"]+)/.exec(output)?.[1] as string;
+  return { child, origin, output: () => output, until };
 }
+
+/** Resolves with the error code of a new TCP connection to `origin` (undefined when it connects). */
+function connectionError(origin: string): Promise<string | undefined> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+  });
+}
+
+/** A handler that starts answering only when the test says so, and says when the download began. */
+function heldImage(content: ContentServer, path: string, image: Buffer) {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started: () => void = () => undefined;
+  const downloadStarted = new Promise<void>((resolve) => (started = resolve));
+  const url = content.handle(path, (_request, response) => {
+    started();
+    void released.then(() => response.writeHead(200, { 'content-type': 'image/jpeg' }).end(image));
+  });
+  return { url, downloadStarted, release };
+}
+
+const postImage = (origin: string, url: string) =>
+  fetch(`${origin}/analyse/image`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, user_uuid: 'u-1' }) });
 
 async function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
@@ -68,10 +105,58 @@ describe('the service process', () => {
     expect((await fetch(`${service.origin}/docs`)).status).toBe(200);
   });
 
-  it('finishes and exits cleanly on SIGTERM', async () => {
+  it('writes one JSON log line per request', async () => {
+    await service.until('"route":"/docs"');
+    const lines = service
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line.route === '/analyse/image')).toMatchObject({ method: 'POST', status: 200, source: 'local', provider: 'nsfwjs', content_type: 'image' });
+    expect(lines.find((line) => line.route === '/docs')).toMatchObject({ method: 'GET', status: 200 });
+  });
+
+  it('on SIGTERM refuses new connections, finishes the request in flight, and exits 0', async () => {
+    const held = heldImage(content, '/held.jpg', await patternImage(12));
+    const inFlight = postImage(service.origin, held.url);
+    await held.downloadStarted;
+
     service.child.kill('SIGTERM');
+    await service.until('SIGTERM received');
+    expect(await connectionError(service.origin)).toBe('ECONNREFUSED');
+    expect(service.child.exitCode).toBeNull();
+
+    held.release();
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ decision: 'pass', source: 'local' });
     expect(await exitOf(service.child)).toBe(0);
-    expect(service.output()).toContain('SIGTERM received');
+    expect(service.output()).toContain('Stopped.');
+  });
+
+  it('cuts off requests still open at SHUTDOWN_TIMEOUT_MS and exits 1', async () => {
+    // A remote image provider (never reached here) spares loading the offline model.
+    const other = await startService({
+      DATABASE_URL: database.url,
+      FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
+      SHUTDOWN_TIMEOUT_MS: '200',
+      IMAGE_PROVIDER: 'sightengine',
+      SIGHTENGINE_API_USER: 'user',
+      SIGHTENGINE_API_SECRET: 'secret-for-this-test',
+      SIGHTENGINE_BASE_URL: 'http://127.0.0.1:9/1.0',
+    });
+    const held = heldImage(content, '/never.jpg', await patternImage(13));
+    const inFlight = postImage(other.origin, held.url).then(
+      () => 'answered',
+      () => 'cut off',
+    );
+    await held.downloadStarted;
+    other.child.kill('SIGTERM');
+    expect(await exitOf(other.child)).toBe(1);
+    expect(await inFlight).toBe('cut off');
+    expect(other.output()).toContain('SHUTDOWN_TIMEOUT_MS=200');
+    expect(other.output()).not.toContain('secret-for-this-test');
+    held.release();
   });
 
   it('refuses to start, saying why, when the local image model cannot be loaded', async () => {
@@ -80,6 +165,8 @@ describe('the service process', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    // Logged (stdout) as a fatal line: the configuration was valid, so the logger exists.
+    child.stdout?.on('data', (chunk) => (output += chunk));
     child.stderr?.on('data', (chunk) => (output += chunk));
     expect(await exitOf(child)).toBe(1);
     expect(output).toContain('Could not load the local image model (/nonexistent/model)');

@@ -108,8 +108,149 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers */
+        /**
+         * Readiness: the database answers and the image classifier is loaded
+         * @description Send traffic only while this answers 200. It checks that the database answers, that the offline image model is loaded (when it is the image classifier), and that the process is not shutting down. Paid providers are not called: an outage there gives `review` answers, not an unready service.
+         */
         get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Counters and histograms in the Prometheus text format: requests by route and status, decisions by content type and source, provider calls, errors and retries, calls avoided by the store, ffmpeg run times, database pool use, and the process itself. The README lists every metric.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The metrics, in the Prometheus text exposition format 0.0.4. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+                /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                         *       "code": "unauthorized",
+                         *       "detail": "The API key is not valid."
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard: decisions, cache hits, provider calls saved, latency (HTML)
+         * @description A self-contained HTML page (inline CSS and SVG, no script, nothing loaded from elsewhere) drawn from the analyst views over moderation_log: decisions per day, cache hit ratio, provider calls saved, p95 latency, provider failures and the most-flagged users. It shows user ids, so it needs an API key unless PUBLIC_ENDPOINTS lists `dashboard`; a browser cannot send the key, so put the page behind your proxy's login or make it public on a private network only.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many UTC days to show, ending today (1-90). */
+                    days?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The dashboard page. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                         *       "code": "unauthorized",
+                         *       "detail": "The API key is not valid."
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `days` is not a whole number from 1 to 90 (code invalid_request). */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An unexpected failure inside the service (code internal_error). Nothing internal is revealed. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                         *       "code": "internal_error",
+                         *       "detail": "An unexpected error occurred. Quote the request_id when reporting it."
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         put?: never;
         post?: never;
         delete?: never;
@@ -559,6 +700,40 @@ export interface components {
         Health: {
             /** @enum {string} */
             status: "ok" | "unavailable";
+        };
+        /**
+         * @example {
+         *       "status": "unavailable",
+         *       "checks": {
+         *         "database": "failed",
+         *         "local_image_model": "ok",
+         *         "shutdown": "ok"
+         *       },
+         *       "detail": "The database does not answer."
+         *     }
+         */
+        Readiness: {
+            /** @enum {string} */
+            status: "ok" | "unavailable";
+            /** @description Each check and its result. */
+            checks: {
+                /**
+                 * @description The database answers a query.
+                 * @enum {string}
+                 */
+                database: "ok" | "failed";
+                /**
+                 * @description Only when images are judged by the offline classifier: its model is loaded and has answered.
+                 * @enum {string}
+                 */
+                local_image_model?: "ok" | "failed";
+                /**
+                 * @description `failed` once the process has been told to stop (SIGTERM) and is finishing its requests.
+                 * @enum {string}
+                 */
+                shutdown: "ok" | "failed";
+            };
+            /** @description When unavailable: which checks failed, in words. */
             detail?: string;
         };
     };
@@ -1124,6 +1299,22 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                     *       "code": "unauthorized",
+                     *       "detail": "The API key is not valid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     readyz: {
@@ -1141,22 +1332,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "local_image_model": "ok",
+                     *         "shutdown": "ok"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Not ready (database unreachable). */
-            503: {
+            /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     /**
                      * @example {
-                     *       "status": "unavailable",
-                     *       "detail": "The database does not answer."
+                     *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                     *       "code": "unauthorized",
+                     *       "detail": "The API key is not valid."
                      *     }
                      */
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not ready; `checks` says which check failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };

@@ -74,3 +74,6 @@ export const securitySchemes = {
 
 /** Either scheme is enough; with no API_KEYS configured (loopback only) none is needed. */
 export const analyseSecurity: Record<string, string[]>[] = [{ bearerKey: [] }, { headerKey: [] }];
+
+/** For the operations endpoints: public while PUBLIC_ENDPOINTS names them (the default), else a key is needed. */
+export const optionalKeySecurity: Record<string, string[]>[] = [{}, ...analyseSecurity];

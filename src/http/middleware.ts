@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
 import { AppError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics.js';
 import type { AuditRecord } from '../moderation/audit-record.js';
 import type { ContentType, ModerationLogEntry, Store } from '../store/store.js';
 import type { AppEnv } from './app-env.js';
 import { errorResponse } from './error-handler.js';
+
+export type Observability = { logger: Logger; metrics: Metrics };
 
 /** Every response carries a request id; on /analyse/* it is also the moderation_log key. */
 export const requestId: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -13,6 +18,51 @@ export const requestId: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   c.header('X-Request-Id', id);
 };
+
+/** The pattern of the endpoint that answered (`/docs/:asset`), never the raw path: bounded, and free of user input. */
+function routeOf(c: Context<AppEnv>): string {
+  // Middleware is registered for every method ('ALL'); the first route with a method is the endpoint.
+  return matchedRoutes(c).find((route) => route.method !== 'ALL')?.path ?? 'unmatched';
+}
+
+/**
+ * One log line and one set of HTTP metrics per request. The outermost middleware, so it sees the
+ * final status (also of refusals and of answers replaced because the audit row failed). On
+ * /analyse/* the line repeats what the audit trail gathered for moderation_log; nothing is
+ * computed twice, and nothing secret (keys, headers, message text, URLs) is in it.
+ */
+export function observeRequests({ logger, metrics }: Observability): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    c.set('startedAt', started);
+    await next();
+    const latencyMs = performance.now() - started;
+    const method = c.req.method;
+    const route = routeOf(c);
+    const status = c.res.status;
+    metrics.httpRequestFinished({ method, route, status }, latencyMs / 1000);
+
+    const audit = c.get('audit');
+    const client = c.get('client');
+    const fields = {
+      request_id: c.get('requestId'),
+      method,
+      route,
+      status,
+      latency_ms: Math.round(latencyMs * 10) / 10,
+      ...(client !== undefined && { client }),
+      ...(audit && {
+        content_type: audit.contentType,
+        ...(audit.batchId && { batch_id: audit.batchId }),
+        ...(audit.decision && { decision: audit.decision }),
+        ...(audit.source && { source: audit.source }),
+        ...(audit.provider && { provider: audit.provider }),
+      }),
+    };
+    const level = status === 500 ? 'error' : status >= 500 ? 'warn' : 'info';
+    logger[level](fields, `${method} ${route} ${status}`);
+  };
+}
 
 function contentTypeOf(path: string): ContentType {
   if (path.startsWith('/analyse/video')) return 'video';
@@ -25,14 +75,14 @@ function contentTypeOf(path: string): ContentType {
  * 4xx, 5xx), before the response leaves. A request whose row cannot be written gets a 503 instead
  * of its answer: the service never gives a decision it has no record of.
  */
-export function auditTrail(store: Store): MiddlewareHandler<AppEnv> {
+export function auditTrail(deps: AuditDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const started = performance.now();
+    const started = c.get('startedAt') ?? performance.now();
     const audit: AuditRecord = { contentType: contentTypeOf(c.req.path) };
     c.set('audit', audit);
     await next();
     if (c.get('auditWrittenByHandler')) return;
-    const written = await appendAuditRow(store, {
+    const written = await appendAuditRow(deps, {
       ...audit,
       contentType: audit.contentType ?? contentTypeOf(c.req.path),
       requestId: c.get('requestId'),
@@ -43,15 +93,23 @@ export function auditTrail(store: Store): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Writes one moderation_log row; false (and a log line) when the store refuses it. */
-export async function appendAuditRow(store: Store, entry: ModerationLogEntry): Promise<boolean> {
+export type AuditDeps = Observability & { store: Store };
+
+/**
+ * Writes one moderation_log row and counts its decision; false (and a log line) when the store
+ * refuses it, in which case the caller gets no decision and none is counted.
+ */
+export async function appendAuditRow({ store, logger, metrics }: AuditDeps, entry: ModerationLogEntry & Pick<AuditRecord, 'joinedInFlight'>): Promise<boolean> {
   try {
     await store.appendLog(entry);
-    return true;
   } catch (error) {
-    console.error(`[${entry.requestId}] moderation_log write failed:`, error instanceof Error ? error.message : error);
+    logger.error({ request_id: entry.requestId, error: error instanceof Error ? error.message : String(error) }, 'moderation_log write failed');
     return false;
   }
+  if (entry.decision && entry.source) {
+    metrics.decided({ contentType: entry.contentType, decision: entry.decision, source: entry.source, joinedInFlight: entry.joinedInFlight });
+  }
+  return true;
 }
 
 export function auditUnavailable(): AppError {

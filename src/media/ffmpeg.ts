@@ -87,9 +87,18 @@ export type VideoProbe = {
 type ProbedStream = { index?: number; codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string; disposition?: { attached_pic?: number } };
 
 /** Reads duration, size and codec. Throws AppError for anything that is not a decodable video. */
-export async function probeVideo(binaries: FfmpegBinaries, file: string, options: { timeoutMs: number }): Promise<VideoProbe> {
+export async function probeVideo(
+  binaries: FfmpegBinaries,
+  file: string,
+  options: { timeoutMs: number; onFinished?: (seconds: number, ok: boolean) => void },
+): Promise<VideoProbe> {
   const args = ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_format', '-show_streams', file];
-  const { code, stdout, stderr } = await run(binaries.ffprobe, args, options.timeoutMs);
+  const started = performance.now();
+  const { code, stdout, stderr } = await run(binaries.ffprobe, args, options.timeoutMs).catch((error: unknown) => {
+    options.onFinished?.((performance.now() - started) / 1000, false);
+    throw error;
+  });
+  options.onFinished?.((performance.now() - started) / 1000, code === 0);
   if (code !== 0) throw new AppError('undecodable_media', `The file is not a decodable video (${firstLine(stderr) || `ffprobe exit ${code}`}).`);
   let parsed: { format?: { duration?: string }; streams?: ProbedStream[] };
   try {
@@ -134,7 +143,14 @@ export async function* sampleFrames(
   binaries: FfmpegBinaries,
   file: string,
   probe: VideoProbe,
-  options: { intervalSeconds: number; longSide: number; maxFrames: number; timeoutMs: number },
+  options: {
+    intervalSeconds: number;
+    longSide: number;
+    maxFrames: number;
+    timeoutMs: number;
+    /** Called once ffmpeg has exited, with its running time (the paused time left out) and whether it decoded the video. */
+    onFinished?: (runningSeconds: number, ok: boolean) => void;
+  },
 ): AsyncGenerator<SampledFrame> {
   const scale = options.longSide / Math.max(probe.width, probe.height);
   // Even sizes: some pixel formats cannot be scaled to odd dimensions.
@@ -186,7 +202,9 @@ export async function* sampleFrames(
   let armedAt = 0;
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
+  let paused = false;
   const arm = () => {
+    paused = false;
     armedAt = Date.now();
     timer = setTimeout(() => {
       timedOut = true;
@@ -197,8 +215,10 @@ export async function* sampleFrames(
   const pause = () => {
     clearTimeout(timer);
     remainingMs -= Date.now() - armedAt;
+    paused = true;
   };
   arm();
+  let failed = false;
 
   let buffered: Buffer = Buffer.alloc(0);
   let index = 0;
@@ -221,10 +241,15 @@ export async function* sampleFrames(
     if (code !== 0 && index === 0) {
       throw new AppError('undecodable_media', `The video could not be decoded (${firstLine(errors) || `ffmpeg exit ${code}`}).`);
     }
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    clearTimeout(timer);
+    if (!paused) pause();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
+    // A reader that stops early (at a flagged frame) got what it needed: only a throw is a failure.
+    options.onFinished?.((options.timeoutMs - remainingMs) / 1000, !failed);
   }
 }
 

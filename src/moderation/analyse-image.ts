@@ -205,6 +205,7 @@ function reuseInFlight(other: ImageAnalysis & { distance: number }, url: string,
     provider: other.provider,
     matchedItemId: other.storedId ?? null,
     matchedDistance: other.distance,
+    joinedInFlight: true,
   });
   return { ...other, isDuplicate: true, source: 'cache_near', similarItems: [item, ...similarItems].slice(0, SIMILAR_ITEMS_LIMIT) };
 }

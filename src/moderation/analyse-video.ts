@@ -43,6 +43,11 @@ export type VideoLimits = {
   tempDir: string;
 };
 
+/** Reports how long ffprobe and ffmpeg ran, for metrics. */
+export interface VideoObserver {
+  ffmpegFinished(step: 'probe' | 'sample', seconds: number, outcome: 'ok' | 'error'): void;
+}
+
 export type VideoAnalysisDeps = {
   store: Store;
   downloader: Downloader;
@@ -53,6 +58,7 @@ export type VideoAnalysisDeps = {
   workGate: WorkGate;
   /** Videos being judged now, by sha256: a second request for the same file waits for the first. */
   videosInFlight: SingleFlight<VideoAnalysis>;
+  videoObserver?: VideoObserver | undefined;
 };
 
 export type VideoSimilarItem = { url: string | null; similarity: number; decision: Decision; labels: string[]; matchedFramesRatio: number };
@@ -110,7 +116,7 @@ async function analyseVideoFile(deps: VideoAnalysisDeps, request: { url: string 
 
     const flight = deps.videosInFlight.run(sha256, async (trail) => {
       await sniffVideoFile(file);
-      const probe = await probeVideo(deps.ffmpeg, file, { timeoutMs: deps.video.decodeTimeoutMs });
+      const probe = await probeVideo(deps.ffmpeg, file, { timeoutMs: deps.video.decodeTimeoutMs, onFinished: reporter(deps, 'probe') });
       checkLimits(probe, deps.video);
       return judgeVideo(deps, file, probe, request.url, sha256, trail);
     });
@@ -118,6 +124,11 @@ async function analyseVideoFile(deps: VideoAnalysisDeps, request: { url: string 
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+function reporter(deps: VideoAnalysisDeps, step: 'probe' | 'sample') {
+  const observer = deps.videoObserver;
+  return observer ? (seconds: number, ok: boolean) => observer.ffmpegFinished(step, seconds, ok ? 'ok' : 'error') : undefined;
 }
 
 function checkLimits(probe: VideoProbe, limits: VideoLimits): void {
@@ -145,6 +156,7 @@ async function judgeVideo(deps: VideoAnalysisDeps, file: string, probe: VideoPro
     longSide: deps.video.frameSize,
     maxFrames: deps.video.maxFrames,
     timeoutMs: deps.video.decodeTimeoutMs,
+    onFinished: reporter(deps, 'sample'),
   });
   for await (const frame of sampler) {
     if (frame.index > firstFlagged || failed) break;

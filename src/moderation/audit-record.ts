@@ -5,4 +5,7 @@ import type { ModerationLogEntry } from '../store/store.js';
  * so a request that fails half-way still leaves a row saying how far it got (its sha256, say).
  * The HTTP layer adds the status and latency and writes it once, whatever the outcome.
  */
-export type AuditRecord = Partial<Omit<ModerationLogEntry, 'requestId' | 'httpStatus' | 'latencyMs'>>;
+export type AuditRecord = Partial<Omit<ModerationLogEntry, 'requestId' | 'httpStatus' | 'latencyMs'>> & {
+  /** The answer was shared from a concurrent request's provider call (for metrics; not a column). */
+  joinedInFlight?: boolean;
+};

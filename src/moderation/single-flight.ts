@@ -47,7 +47,7 @@ export async function joinFlight<T extends Shareable>(flight: Flight<T>, audit: 
     const result = await flight.done;
     Object.assign(audit, flight.trail);
     if (!flight.joined || result.source === 'error' || result.isDuplicate) return result;
-    Object.assign(audit, { source: 'cache_exact', matchedItemId: result.storedId ?? null, matchedDistance: 0, rawResponse: null });
+    Object.assign(audit, { source: 'cache_exact', matchedItemId: result.storedId ?? null, matchedDistance: 0, rawResponse: null, joinedInFlight: true });
     return { ...result, isDuplicate: true, source: 'cache_exact' };
   } catch (error) {
     Object.assign(audit, flight.trail);

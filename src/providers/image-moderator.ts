@@ -30,4 +30,6 @@ export interface ImageModerator {
   /** Side of the square RGBA picture this moderator reads from `input.pixels`; null when it reads the bytes. */
   readonly pixelSize: number | null;
   moderate(input: ImageInput, signal?: AbortSignal): Promise<ImageModeration>;
+  /** For a model run in this process: whether it is loaded and has answered. Remote providers leave it out. */
+  modelLoaded?(): boolean;
 }

@@ -15,6 +15,7 @@ export async function withRetries<T>(
   attempt: (attemptNumber: number) => Promise<T>,
   policy: RetryPolicy,
   signal?: AbortSignal,
+  onRetry?: (error: ProviderError) => void,
 ): Promise<T> {
   for (let attemptNumber = 0; ; attemptNumber++) {
     try {
@@ -29,6 +30,7 @@ export async function withRetries<T>(
       await sleep(Math.max(backoff, requested ?? 0), undefined, { signal }).catch(() => {
         throw error;
       });
+      onRetry?.(error);
     }
   }
 }

@@ -4,10 +4,9 @@ import { errorCodes } from '../errors.js';
 import type { AppEnv } from '../http/app-env.js';
 import { statusOf, toAppError } from '../http/error-handler.js';
 import { analyseSecurity, requestErrorResponses } from '../http/error-schemas.js';
-import { appendAuditRow, auditUnavailable } from '../http/middleware.js';
+import { appendAuditRow, auditUnavailable, type AuditDeps } from '../http/middleware.js';
 import { analyseImageBatch } from '../moderation/analyse-image-batch.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
-import type { Store } from '../store/store.js';
 import { AnalyseImageRequestSchema, AnalyseImageResponseSchema, imageAnalysisBody } from './analyse-image.js';
 
 export const MAX_BATCH_IMAGES = 50;
@@ -100,13 +99,14 @@ export const analyseImagesBatchRoute = createRoute({
   },
 });
 
-export function registerAnalyseImagesBatch(app: OpenAPIHono<AppEnv>, deps: ImageAnalysisDeps & { store: Store }): void {
+export function registerAnalyseImagesBatch(app: OpenAPIHono<AppEnv>, deps: ImageAnalysisDeps & AuditDeps): void {
   app.openapi(analyseImagesBatchRoute, async (c) => {
     const body = c.req.valid('json');
     const started = performance.now();
     const batchId = randomUUID();
     // From here every item writes its own row; the request itself writes none.
     c.set('auditWrittenByHandler', true);
+    c.get('audit').batchId = batchId;
     const outcomes = await analyseImageBatch(deps, {
       batchId,
       items: body.images.map((image) => ({ url: image.url, userUuid: image.user_uuid })),
@@ -117,9 +117,9 @@ export function registerAnalyseImagesBatch(app: OpenAPIHono<AppEnv>, deps: Image
       outcomes.map(async (outcome) => {
         const requestId = randomUUID();
         let error = outcome.error === undefined ? undefined : toAppError(outcome.error);
-        if (error?.code === 'internal_error') console.error(`[${requestId}] unexpected error in batch ${batchId}:`, outcome.error);
+        if (error?.code === 'internal_error') deps.logger.error({ request_id: requestId, batch_id: batchId, err: outcome.error }, 'unexpected error in a batch item');
         if (error) outcome.audit.error = `${error.code}: ${error.detail}`;
-        const written = await appendAuditRow(deps.store, {
+        const written = await appendAuditRow(deps, {
           ...outcome.audit,
           contentType: 'image',
           requestId,

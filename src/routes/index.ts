@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
+import type { Observability } from '../http/middleware.js';
 import { securitySchemes } from '../http/error-schemas.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
 import type { TextAnalysisDeps } from '../moderation/analyse-text.js';
@@ -11,21 +12,27 @@ import { analyseTextRoute, registerAnalyseText } from './analyse-text.js';
 import { analyseVideoRoute, registerAnalyseVideo } from './analyse-video.js';
 import { dashboardRoute, registerDashboard } from './dashboard.js';
 import { registerDocs } from './docs.js';
-import { healthzRoute, readyzRoute, registerHealth } from './health.js';
+import { healthzRoute, readyzRoute, registerHealth, type HealthDeps } from './health.js';
+import { metricsRoute, registerMetrics } from './metrics.js';
 
 /** The one visible list of endpoints. */
 
-export type RouteDeps = ImageAnalysisDeps & TextAnalysisDeps & VideoAnalysisDeps & { store: Store; maxBodyBytes: number };
+export type RouteDeps = ImageAnalysisDeps &
+  TextAnalysisDeps &
+  VideoAnalysisDeps &
+  HealthDeps &
+  Observability & { store: Store; maxBodyBytes: number };
 
 /** Every documented route, in the order they appear in the OpenAPI document. */
-const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseVideoRoute, analyseTextRoute, healthzRoute, readyzRoute, dashboardRoute];
+const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseVideoRoute, analyseTextRoute, healthzRoute, readyzRoute, metricsRoute, dashboardRoute];
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>, deps: RouteDeps): void {
   registerAnalyseImage(app, deps);
   registerAnalyseImagesBatch(app, deps);
   registerAnalyseVideo(app, deps);
   registerAnalyseText(app, deps);
-  registerHealth(app, deps.store);
+  registerHealth(app, deps);
+  registerMetrics(app, deps.metrics);
   registerDashboard(app, deps.store);
   registerDocs(app, openApiDocument());
 }
@@ -49,7 +56,7 @@ export function openApiDocument() {
     },
     tags: [
       { name: 'Analyse', description: 'Moderation decisions.' },
-      { name: 'Operations', description: 'Health checks for orchestrators and load balancers, and the dashboard.' },
+      { name: 'Operations', description: 'Health checks for orchestrators and load balancers, metrics for Prometheus, and the dashboard.' },
     ],
   });
 }

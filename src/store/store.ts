@@ -134,6 +134,9 @@ export type DashboardSummary = {
   flaggedUsers: { userUuid: string; flagged: number; review: number; total: number; lastFlaggedAt: string | null }[];
 };
 
+/** A connection pool's state, for metrics. */
+export type PoolStats = { maxConnections: number; open: number; idle: number; waiting: number };
+
 export interface Store {
   readonly dialect: 'mysql' | 'sqlite';
   /** Applies pending migrations; safe when several instances start at once. */
@@ -163,4 +166,6 @@ export interface Store {
   dashboardSummary(range: DayRange, options: { topUsers: number }): Promise<DashboardSummary>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Stores with a connection pool (MySQL) report its state; SQLite has one embedded connection and none. */
+  poolStats?(): PoolStats;
 }

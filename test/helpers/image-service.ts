@@ -1,6 +1,7 @@
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { buildDeps, type Deps } from '../../src/deps.js';
+import type { Logger } from '../../src/logging.js';
 import { startFakeSightengine, type FakeSightengine, type SightengineModelScores } from '../fakes/fake-sightengine.js';
 import { startContentServer, type ContentServer } from './content-server.js';
 import type { TestDatabase } from './databases.js';
@@ -24,12 +25,17 @@ export type ImageService = {
 
 export async function startImageService(
   database: TestDatabase,
-  options: { scorer?: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores>; env?: Record<string, string> } = {},
+  options: {
+    scorer?: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores>;
+    env?: Record<string, string>;
+    logger?: Logger;
+  } = {},
 ): Promise<ImageService> {
   const content = await startContentServer();
   const fake = await startFakeSightengine(options.scorer ? { scorer: options.scorer } : {});
   const deps = await buildDeps(
     loadConfig({
+      LOG_LEVEL: 'error',
       DATABASE_URL: database.url,
       SIGHTENGINE_API_USER: fake.apiUser,
       SIGHTENGINE_API_SECRET: fake.apiSecret,
@@ -38,6 +44,7 @@ export async function startImageService(
       PROVIDER_RETRY_BASE_MS: '1',
       ...options.env,
     }),
+    options.logger ? { logger: options.logger } : {},
   );
   const app = createApp(deps);
   return {

@@ -2,6 +2,7 @@ import { ApiError, GoogleGenAI, HarmBlockThreshold, HarmCategory, Type, type Gen
 import { z } from 'zod';
 import { ProviderError } from '../provider-error.js';
 import type { ProviderLimiter } from '../provider-limiter.js';
+import { observeCall, type ProviderObserver } from '../provider-observer.js';
 import { withRetries, type RetryPolicy } from '../retry.js';
 import { isTextCategory, textCategories, type TextCategory, type TextInput, type TextModeration, type TextModerator } from '../text-moderator.js';
 import type { Decision } from '../thresholds.js';
@@ -21,6 +22,7 @@ export type GeminiOptions = {
   retry: RetryPolicy;
   /** Shared by every call of the process, retries included. */
   limiter: ProviderLimiter;
+  observer?: ProviderObserver | undefined;
 };
 
 const PROVIDER = 'gemini';
@@ -77,8 +79,14 @@ export class GeminiModerator implements TextModerator {
   }
 
   async moderate(input: TextInput, signal?: AbortSignal): Promise<TextModeration> {
-    const response = await withRetries(() => this.options.limiter.run(() => this.callOnce(input, signal)), this.options.retry, signal);
-    return interpret(response);
+    const { observer } = this.options;
+    // Interpreted inside the call, so an unusable answer counts as that call's failure (never retried).
+    return withRetries(
+      () => this.options.limiter.run(() => observeCall(observer, PROVIDER, async () => interpret(await this.callOnce(input, signal)))),
+      this.options.retry,
+      signal,
+      (error) => observer?.retrying(PROVIDER, error),
+    );
   }
 
   private async callOnce(input: TextInput, signal?: AbortSignal): Promise<GenerateContentResponse> {

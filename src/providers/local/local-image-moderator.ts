@@ -6,6 +6,7 @@ import { load as loadBundledModel, NSFWJS } from 'nsfwjs';
 import pLimit from 'p-limit';
 import type { RgbaImage } from '../../media/image-decode.js';
 import type { ImageInput, ImageModeration, ImageModerator } from '../image-moderator.js';
+import { observeCall, type ProviderObserver } from '../provider-observer.js';
 import { decideFromScores, type CategoryScores, type ThresholdTable } from '../thresholds.js';
 import type { LocalImageModel } from './local-image-model.js';
 
@@ -26,6 +27,7 @@ export type LocalImageOptions = {
   thresholds: ThresholdTable;
   /** Inferences at once. The WebAssembly backend computes on the calling thread, so more only queues. */
   concurrency: number;
+  observer?: ProviderObserver | undefined;
 };
 
 export type NsfwClass = 'Drawing' | 'Hentai' | 'Neutral' | 'Porn' | 'Sexy';
@@ -50,6 +52,8 @@ export class LocalImageModerator implements ImageModerator {
   readonly name = PROVIDER;
   readonly source = 'local' as const;
   private readonly limit;
+  private warmedUp = false;
+  private closed = false;
 
   private constructor(
     private readonly classifier: NSFWJS,
@@ -70,6 +74,7 @@ export class LocalImageModerator implements ImageModerator {
       const moderator = new LocalImageModerator(classifier, size, options);
       // The first inference compiles kernels and allocates buffers: pay that before the first request.
       await moderator.classify({ width: size, height: size, data: new Uint8Array(size * size * 4) });
+      moderator.warmedUp = true;
       return moderator;
     } catch (error) {
       throw new Error(`Could not load the local image model (${label}): ${error instanceof Error ? error.message : String(error)}`, {
@@ -80,10 +85,21 @@ export class LocalImageModerator implements ImageModerator {
 
   async moderate(input: ImageInput): Promise<ImageModeration> {
     if (!input.pixels) throw new Error('the local image moderator needs decoded pixels');
-    const predictions = await this.limit(() => this.classify(input.pixels as RgbaImage));
+    const pixels = input.pixels;
+    const predictions = await this.limit(() => observeCall(this.options.observer, PROVIDER, () => this.classify(pixels)));
     const scores = scoresFromPredictions(predictions);
     const { decision, reason, details } = decideFromScores(scores, this.options.thresholds);
     return { decision, reason, details, scores, provider: PROVIDER, rawResponse: { model: this.options.modelPath ?? this.options.model, predictions }, cacheable: true };
+  }
+
+  modelLoaded(): boolean {
+    return this.warmedUp && !this.closed;
+  }
+
+  /** Frees the model's memory; the moderator cannot classify afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.classifier.dispose();
   }
 
   private async classify(pixels: RgbaImage): Promise<NsfwPrediction[]> {

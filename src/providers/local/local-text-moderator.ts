@@ -1,6 +1,7 @@
 import { RegExpMatcher, englishDataset, englishRecommendedTransformers } from 'obscenity';
 import { worseDecision, type Decision } from '../thresholds.js';
 import type { TextCategory, TextInput, TextModeration, TextModerator } from '../text-moderator.js';
+import { observeCall, type ProviderObserver } from '../provider-observer.js';
 import { detectPersonalData, detectSelfHarm, detectSpam, detectThreats, joinSpacedLetters, type RuleHit } from './text-rules.js';
 
 /**
@@ -41,7 +42,13 @@ export class LocalTextModerator implements TextModerator {
   readonly source = 'local' as const;
   private readonly matcher = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
 
-  async moderate(input: TextInput): Promise<TextModeration> {
+  constructor(private readonly options: { observer?: ProviderObserver | undefined } = {}) {}
+
+  moderate(input: TextInput): Promise<TextModeration> {
+    return observeCall(this.options.observer, PROVIDER, async () => this.judge(input));
+  }
+
+  private judge(input: TextInput): TextModeration {
     const text = input.text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
     const hits = [...this.wordHits(text), ...detectThreats(text), ...detectSelfHarm(text), ...detectPersonalData(text), ...detectSpam(text)];
 

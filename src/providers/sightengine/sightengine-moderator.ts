@@ -3,6 +3,7 @@ import { decideFromScores, type ThresholdTable } from '../thresholds.js';
 import type { ImageInput, ImageModeration, ImageModerator } from '../image-moderator.js';
 import { ProviderError } from '../provider-error.js';
 import type { ProviderLimiter } from '../provider-limiter.js';
+import { observeCall, type ProviderObserver } from '../provider-observer.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
 import { extractScores } from './sightengine-scores.js';
 
@@ -23,6 +24,7 @@ export type SightengineOptions = {
   retry: RetryPolicy;
   /** Shared by every call of the process, retries included. */
   limiter: ProviderLimiter;
+  observer?: ProviderObserver | undefined;
 };
 
 const PROVIDER = 'sightengine';
@@ -47,17 +49,13 @@ export class SightengineModerator implements ImageModerator {
   }
 
   async moderate(input: ImageInput, signal?: AbortSignal): Promise<ImageModeration> {
-    const raw = await withRetries(() => this.options.limiter.run(() => this.callOnce(input, signal)), this.options.retry, signal);
-    // A "success" that leaves out a model we asked for has not judged that risk; passing the image
-    // (and caching the pass) on it would let exactly that content through.
-    const missing = this.options.models.filter((model) => !(responseKey(model) in raw));
-    if (missing.length > 0) {
-      throw new ProviderError(PROVIDER, `the answer leaves out requested models (${missing.join(', ')})`, {
-        retryable: false,
-        kind: 'invalid_response',
-        rawResponse: raw,
-      });
-    }
+    const { observer } = this.options;
+    const raw = await withRetries(
+      () => this.options.limiter.run(() => observeCall(observer, PROVIDER, () => this.callOnce(input, signal))),
+      this.options.retry,
+      signal,
+      (error) => observer?.retrying(PROVIDER, error),
+    );
     const scores = extractScores(raw);
     const { decision, reason, details } = decideFromScores(scores, this.options.thresholds);
     return { decision, reason, details, scores, provider: PROVIDER, rawResponse: raw, cacheable: true };
@@ -90,9 +88,11 @@ export class SightengineModerator implements ImageModerator {
       text = await response.body.text();
     } catch (error) {
       const timedOut = timeout.aborted;
-      throw new ProviderError(PROVIDER, timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'network error', {
-        retryable: !signal?.aborted,
-        kind: timedOut ? 'timeout' : 'network',
+      const cancelled = signal?.aborted === true;
+      throw new ProviderError(PROVIDER, cancelled ? 'the request was cancelled' : timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'network error', {
+        retryable: !cancelled,
+        // Cancelled calls (later frames of a video already flagged) are told apart from real failures.
+        kind: cancelled ? 'cancelled' : timedOut ? 'timeout' : 'network',
         cause: error,
       });
     }
@@ -106,7 +106,17 @@ export class SightengineModerator implements ImageModerator {
     }
     const retryAfterMs = parseRetryAfter(headers['retry-after']);
 
-    if (body?.status === 'success' && statusCode < 400) return body;
+    if (body?.status === 'success' && statusCode < 400) {
+      // A "success" that leaves out a model we asked for has not judged that risk; passing the image
+      // (and caching the pass) on it would let exactly that content through.
+      const missing = this.options.models.filter((model) => !(responseKey(model) in (body as Record<string, unknown>)));
+      if (missing.length === 0) return body;
+      throw new ProviderError(PROVIDER, `the answer leaves out requested models (${missing.join(', ')})`, {
+        retryable: false,
+        kind: 'invalid_response',
+        rawResponse: body,
+      });
+    }
 
     const error = body?.error as { type?: string; code?: number; message?: string } | undefined;
     if (body?.status === 'failure' && error) {

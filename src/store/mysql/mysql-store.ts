@@ -1,6 +1,7 @@
 import type { Connection as CallbackConnection, QueryError } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { PerceptualHash } from '../../dedupe/perceptual-hash.js';
+import { createLogger, type Logger } from '../../logging.js';
 import { pendingMigrations, readMigrations, splitStatements } from '../migrate.js';
 import {
   dashboardSql,
@@ -40,6 +41,7 @@ import type {
   NewJudgedImage,
   NewJudgedText,
   NewJudgedVideo,
+  PoolStats,
   SimilarImage,
   Store,
   VideoFrameMatch,
@@ -73,8 +75,11 @@ async function runMigrationStatement(connection: mysql.PoolConnection, statement
 export class MysqlStore implements Store {
   readonly dialect = 'mysql' as const;
   private readonly pool: mysql.Pool;
+  private readonly poolSize: number;
 
-  constructor(url: string, options: { poolSize: number }) {
+  constructor(url: string, options: { poolSize: number; logger?: Logger | undefined }) {
+    const logger = options.logger ?? createLogger({ level: 'info', format: 'json' });
+    this.poolSize = options.poolSize;
     this.pool = mysql.createPool({
       uri: url.replace(/^mariadb:/, 'mysql:'),
       connectionLimit: options.poolSize,
@@ -90,7 +95,7 @@ export class MysqlStore implements Store {
       // mysql2 emits this event with the callback-style connection, whatever the promise typings say.
       // A callback, so a failure is reported here instead of as an unhandled 'error' event.
       (connection as unknown as CallbackConnection).query("SET time_zone = '+00:00'", (error: QueryError | null) => {
-        if (error) console.error('Could not set the MySQL session time zone to UTC:', error.message);
+        if (error) logger.error({ error: error.message }, 'could not set the MySQL session time zone to UTC');
       });
     });
   }
@@ -255,5 +260,15 @@ export class MysqlStore implements Store {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  poolStats(): PoolStats {
+    // mysql2 keeps these counts in its pool's private queues and offers no public accessor; read
+    // defensively, so a mysql2 release that renames them yields zeros instead of a crash.
+    const core = (this.pool as unknown as { pool?: Record<string, { length?: unknown } | undefined> }).pool ?? {};
+    const count = (name: string) => (typeof core[name]?.length === 'number' ? (core[name].length as number) : 0);
+    const open = count('_allConnections');
+    const idle = count('_freeConnections');
+    return { maxConnections: this.poolSize, open, idle, waiting: count('_connectionQueue') };
   }
 }

@@ -1,0 +1,171 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProviderError } from './providers/provider-error.js';
+import type { ProviderObserver } from './providers/provider-observer.js';
+import type { VideoObserver } from './moderation/analyse-video.js';
+import type { ContentType, DecisionSource, PoolStats } from './store/store.js';
+
+/**
+ * The service's Prometheus metrics, served by GET /metrics. The only module that imports
+ * prom-client. Each Metrics owns its Registry (not prom-client's global one), so several apps in
+ * one process (the tests) keep separate counts.
+ */
+
+/** How an answer avoided a classifier call: from the store, or from a concurrent request's call. */
+export type AvoidedVia = 'cache_exact' | 'cache_near' | 'in_flight';
+
+export type DecisionRecord = {
+  contentType: ContentType;
+  decision: string;
+  source: DecisionSource;
+  /** True when the answer was shared from a concurrent request's provider call. */
+  joinedInFlight?: boolean | undefined;
+};
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const ffmpegBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/** Error kinds come partly from provider answers: keep the label set small and safe. */
+function errorKind(error: ProviderError): string {
+  const kind = error.details.kind;
+  return /^[A-Za-z_]{1,40}$/.test(kind) ? kind.toLowerCase() : 'other';
+}
+
+export class Metrics implements ProviderObserver, VideoObserver {
+  readonly registry = new Registry();
+  private readonly httpRequests;
+  private readonly httpDuration;
+  private readonly decisions;
+  private readonly avoided;
+  private readonly providerCalls;
+  private readonly providerDuration;
+  private readonly providerErrors;
+  private readonly providerRetries;
+  private readonly ffmpegDuration;
+
+  constructor(options: { poolStats?: (() => PoolStats) | undefined } = {}) {
+    const registers = [this.registry];
+    this.httpRequests = new Counter({
+      name: 'moderation_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'moderation_http_request_duration_seconds',
+      help: 'Time from receiving a request to its response, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.decisions = new Counter({
+      name: 'moderation_decisions_total',
+      help: 'Decisions given (one per moderation_log row with a decision; batch items count one each).',
+      labelNames: ['content_type', 'source', 'decision'] as const,
+      registers,
+    });
+    this.avoided = new Counter({
+      name: 'moderation_provider_calls_avoided_total',
+      help: 'Answers given without a classifier call: from the store (cache_exact, cache_near) or shared with a concurrent request (in_flight).',
+      labelNames: ['content_type', 'via'] as const,
+      registers,
+    });
+    this.providerCalls = new Counter({
+      name: 'moderation_provider_calls_total',
+      help: 'Classifier calls (HTTP requests to a provider, or local inferences), retries included, by provider and outcome.',
+      labelNames: ['provider', 'outcome'] as const,
+      registers,
+    });
+    this.providerDuration = new Histogram({
+      name: 'moderation_provider_call_duration_seconds',
+      help: 'Duration of one classifier call, by provider.',
+      labelNames: ['provider'] as const,
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.providerErrors = new Counter({
+      name: 'moderation_provider_errors_total',
+      help: 'Failed classifier calls, by provider and kind (timeout, network, rate_limited, invalid_response, ...).',
+      labelNames: ['provider', 'kind'] as const,
+      registers,
+    });
+    this.providerRetries = new Counter({
+      name: 'moderation_provider_retries_total',
+      help: 'Failed classifier calls tried again, by provider.',
+      labelNames: ['provider'] as const,
+      registers,
+    });
+    this.ffmpegDuration = new Histogram({
+      name: 'moderation_ffmpeg_duration_seconds',
+      help: 'ffprobe (step=probe) and ffmpeg frame sampling (step=sample, not counting time spent waiting for frames to be judged), by outcome.',
+      labelNames: ['step', 'outcome'] as const,
+      buckets: ffmpegBuckets,
+      registers,
+    });
+    const poolStats = options.poolStats;
+    if (poolStats) {
+      // Read when scraped, so the numbers are those of that moment.
+      new Gauge({
+        name: 'moderation_db_pool_connections',
+        help: 'Database pool connections by state (idle, in_use).',
+        labelNames: ['state'] as const,
+        registers,
+        collect() {
+          const stats = poolStats();
+          this.set({ state: 'idle' }, stats.idle);
+          this.set({ state: 'in_use' }, Math.max(0, stats.open - stats.idle));
+        },
+      });
+      new Gauge({
+        name: 'moderation_db_pool_max_connections',
+        help: 'Most connections the database pool opens (DATABASE_POOL_SIZE).',
+        registers,
+        collect() {
+          this.set(poolStats().maxConnections);
+        },
+      });
+      new Gauge({
+        name: 'moderation_db_pool_waiting_requests',
+        help: 'Queries waiting for a free database connection.',
+        registers,
+        collect() {
+          this.set(poolStats().waiting);
+        },
+      });
+    }
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  httpRequestFinished(labels: { method: string; route: string; status: number }, seconds: number): void {
+    const values = { method: labels.method, route: labels.route, status: String(labels.status) };
+    this.httpRequests.inc(values);
+    this.httpDuration.observe(values, seconds);
+  }
+
+  decided(record: DecisionRecord): void {
+    this.decisions.inc({ content_type: record.contentType, source: record.source, decision: record.decision });
+    const via: AvoidedVia | undefined = record.joinedInFlight ? 'in_flight' : record.source === 'cache_exact' || record.source === 'cache_near' ? record.source : undefined;
+    if (via) this.avoided.inc({ content_type: record.contentType, via });
+  }
+
+  callFinished(provider: string, seconds: number, error?: ProviderError): void {
+    this.providerCalls.inc({ provider, outcome: error ? 'error' : 'success' });
+    this.providerDuration.observe({ provider }, seconds);
+    if (error) this.providerErrors.inc({ provider, kind: errorKind(error) });
+  }
+
+  retrying(provider: string): void {
+    this.providerRetries.inc({ provider });
+  }
+
+  ffmpegFinished(step: 'probe' | 'sample', seconds: number, outcome: 'ok' | 'error'): void {
+    this.ffmpegDuration.observe({ step, outcome }, seconds);
+  }
+}
