@@ -132,42 +132,7 @@ export interface paths {
          * Prometheus metrics
          * @description Counters and histograms in the Prometheus text format: requests by route and status, decisions by content type and source, provider calls, errors and retries, calls avoided by the store, ffmpeg run times, database pool use, and the process itself. The README lists every metric.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The metrics, in the Prometheus text exposition format 0.0.4. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/plain": string;
-                    };
-                };
-                /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
-                         *       "code": "unauthorized",
-                         *       "detail": "The API key is not valid."
-                         *     }
-                         */
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -187,70 +152,7 @@ export interface paths {
          * Dashboard: decisions, cache hits, provider calls saved, latency (HTML)
          * @description A self-contained HTML page (inline CSS and SVG, no script, nothing loaded from elsewhere) drawn from the analyst views over moderation_log: decisions per day, cache hit ratio, provider calls saved, p95 latency, provider failures and the most-flagged users. It shows user ids, so it needs an API key unless PUBLIC_ENDPOINTS lists `dashboard`; a browser cannot send the key, so put the page behind your proxy's login or make it public on a private network only.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description How many UTC days to show, ending today (1-90). */
-                    days?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The dashboard page. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-                /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
-                         *       "code": "unauthorized",
-                         *       "detail": "The API key is not valid."
-                         *     }
-                         */
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description `days` is not a whole number from 1 to 90 (code invalid_request). */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description An unexpected failure inside the service (code internal_error). Nothing internal is revealed. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
-                         *       "code": "internal_error",
-                         *       "detail": "An unexpected error occurred. Quote the request_id when reporting it."
-                         *     }
-                         */
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["dashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1368,6 +1270,119 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics, in the Prometheus text exposition format 0.0.4. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                     *       "code": "unauthorized",
+                     *       "detail": "The API key is not valid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dashboard: {
+        parameters: {
+            query?: {
+                /** @description How many UTC days to show, ending today (1-90). */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No API key, or a key that is not valid (code unauthorized). Send "Authorization: Bearer <key>" or "X-API-Key: <key>". */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                     *       "code": "unauthorized",
+                     *       "detail": "The API key is not valid."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `days` is not a whole number from 1 to 90 (code invalid_request). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                     *       "code": "invalid_request",
+                     *       "detail": "The query string is invalid (days: Too big: expected number to be <=90).",
+                     *       "errors": [
+                     *         {
+                     *           "path": "days",
+                     *           "message": "Too big: expected number to be <=90"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure inside the service (code internal_error). Nothing internal is revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f",
+                     *       "code": "internal_error",
+                     *       "detail": "An unexpected error occurred. Quote the request_id when reporting it."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

@@ -25,7 +25,7 @@ const exampleRequestId = '0b8f3c2e-4d1a-4c55-9a57-0f3b8c1d2e4f';
 type ErrorExample = { code: ErrorCode; detail: string; errors?: FieldError[] };
 
 // Each status carries its own example so the docs never show, say, a fetch failure under 401.
-const errorContent = (description: string, example: ErrorExample) => ({
+export const errorContent = (description: string, example: ErrorExample) => ({
   description,
   content: { 'application/json': { schema: ErrorResponseSchema, example: { request_id: exampleRequestId, ...example } } },
 });

@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { dayRange, renderDashboard } from '../dashboard/dashboard-page.js';
 import type { AppEnv } from '../http/app-env.js';
-import { analyseErrorResponses, analyseSecurity, ErrorResponseSchema } from '../http/error-schemas.js';
+import { analyseErrorResponses, analyseSecurity, errorContent } from '../http/error-schemas.js';
 import type { Store } from '../store/store.js';
 
 export const DASHBOARD_MAX_DAYS = 90;
@@ -21,6 +21,7 @@ const DashboardQuerySchema = z.object({
 export const dashboardRoute = createRoute({
   method: 'get',
   path: '/dashboard',
+  operationId: 'dashboard',
   tags: ['Operations'],
   security: analyseSecurity,
   summary: 'Dashboard: decisions, cache hits, provider calls saved, latency (HTML)',
@@ -30,10 +31,11 @@ export const dashboardRoute = createRoute({
   responses: {
     200: { description: 'The dashboard page.', content: { 'text/html': { schema: z.string().openapi({ example: '<!doctype html>…' }) } } },
     401: analyseErrorResponses[401],
-    422: {
-      description: '`days` is not a whole number from 1 to 90 (code invalid_request).',
-      content: { 'application/json': { schema: ErrorResponseSchema } },
-    },
+    422: errorContent('`days` is not a whole number from 1 to 90 (code invalid_request).', {
+      code: 'invalid_request',
+      detail: 'The query string is invalid (days: Too big: expected number to be <=90).',
+      errors: [{ path: 'days', message: 'Too big: expected number to be <=90' }],
+    }),
     500: analyseErrorResponses[500],
   },
 });

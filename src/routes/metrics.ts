@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 export const metricsRoute = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'metrics',
   tags: ['Operations'],
   security: optionalKeySecurity,
   summary: 'Prometheus metrics',
