@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hammingDistance, hashFromHex, type PerceptualHash } from '../src/dedupe/perceptual-hash.js';
 import { openStore } from '../src/store/open-store.js';
 import type { NewJudgedImage, Store } from '../src/store/store.js';
+import { readFileSync } from 'node:fs';
+import { splitStatements } from '../src/store/migrate.js';
 import { databaseBackends, type TestDatabase } from './helpers/databases.js';
+import { realisticHashes, seededRandom } from './helpers/realistic-hashes.js';
 
 /** One contract, both adapters: whatever the engine, the store behaves the same. */
 
@@ -154,6 +157,49 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
         expect(mine.map((n) => n.phash).sort()).toEqual(expected.map((s) => s.hex).sort());
         for (const neighbour of mine) expect(neighbour.distance).toBe(hammingDistance(hashFromHex(neighbour.phash as string), query));
       }
+    });
+
+    it('bulk-imports judgements, skipping stored bytes, and indexes them like single saves', async () => {
+      const provider = `import-${name}`;
+      const images = [...realisticHashes(1200, 5)].map((phash) => judged({ phash, provider }));
+      const first = images[0] as NewJudgedImage;
+      await store.saveJudgedImage(first);
+      expect(await store.importJudgedImages([...images, { ...first }])).toBe(images.length - 1);
+      expect(await store.importJudgedImages(images.slice(0, 10))).toBe(0);
+      const found = await store.findImageBySha256((images[700] as NewJudgedImage).sha256);
+      expect(found?.phash).toBe((images[700] as NewJudgedImage).phash?.hex);
+      const neighbours = await store.findSimilarImages((images[700] as NewJudgedImage).phash as PerceptualHash, 0, 10, provider);
+      expect(neighbours.map((n) => n.sha256)).toContain((images[700] as NewJudgedImage).sha256);
+    });
+
+    it('finds exactly the brute-force neighbours on clustered pictures with busy chunk values, as the full scan does', async () => {
+      // Realistic hashes: clusters of copies, flat regions, chunk values shared by many images.
+      const provider = `clustered-${name}`;
+      const stored = [...realisticHashes(3000, 11)];
+      await store.importJudgedImages(stored.map((phash) => judged({ phash, provider })));
+      const random = seededRandom(3);
+      for (let query = 0; query < 48; query++) {
+        const distance = query % 16;
+        const base = stored[Math.floor(random() * stored.length)] as PerceptualHash;
+        const probe = flipBits(base, distance, query + 1);
+        const expected = stored.filter((hash) => hammingDistance(hash, probe) <= distance).map((hash) => hash.hex);
+        const viaIndex = await store.findSimilarImages(probe, distance, 10_000, provider);
+        const viaScan = await store.scanSimilarImages(probe, distance, 10_000, provider);
+        expect(new Set(viaIndex.map((n) => n.phash))).toEqual(new Set(expected));
+        expect(viaScan.map((n) => n.id)).toEqual(viaIndex.map((n) => n.id));
+      }
+    });
+
+    it('rebuilds the same index rows in SQL (migration 0005) as the code writes', async () => {
+      const read = () =>
+        database.query(
+          'SELECT chunk_index, chunk_value, image_id, CAST(hash_fold AS CHAR) AS fold FROM image_hash_chunks ORDER BY image_id, chunk_index',
+        );
+      const before = await read();
+      expect(before.length).toBeGreaterThan(1000);
+      const migration = readFileSync(new URL(`../sql/${store.dialect}/0005_scattered_hash_chunks.sql`, import.meta.url), 'utf8');
+      for (const statement of splitStatements(migration)) await database.query(statement);
+      expect(await read()).toEqual(before);
     });
 
     it('leaves low-detail and hashless images out of the near-duplicate index but finds them by sha256', async () => {

@@ -1,4 +1,4 @@
-import { hashChunks, hashFromWords, type PerceptualHash } from '../dedupe/perceptual-hash.js';
+import { hashChunks, hashFold, hashFromWords, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import type { Decision } from '../providers/thresholds.js';
 import type {
   DashboardSummary,
@@ -20,25 +20,46 @@ import type {
 export const imageColumns = 'i.id, i.sha256, i.phash0, i.phash1, i.phash2, i.phash3, i.decision, i.reason, i.labels, i.provider, i.source_url';
 
 /**
- * Candidates sharing at least one 16-bit chunk, then the exact distance on those rows only.
- * `distance(n)` renders, in the adapter's dialect, the popcount of (phash<n> XOR the n-th query
- * word), with one `?` placeholder for that word. Rows judged review/flagged come first, then
- * closest first: a limit must never hide a cautious neighbour behind closer passes.
+ * Candidates sharing at least one 16-bit chunk whose folded hash is close enough (both read from the
+ * index table alone), then the exact distance on those rows only. `distance(n)` renders, in the
+ * adapter's dialect, the popcount of (phash<n> XOR the n-th query word), with one `?` placeholder for
+ * that word; `foldDistance` the same for c.hash_fold and the query's fold. Rows judged review/flagged
+ * come first, then closest first: a limit must never hide a cautious neighbour behind closer passes.
  */
-export function similarImagesSql(columns: string, distance: (word: number) => string): string {
+export function similarImagesSql(columns: string, distance: (word: number) => string, foldDistance: string): string {
   const chunkPredicate = Array.from({ length: 16 }, () => '(c.chunk_index = ? AND c.chunk_value = ?)').join(' OR ');
   const distanceSum = [0, 1, 2, 3].map(distance).join(' + ');
   return `SELECT * FROM (
       SELECT ${columns}, ${distanceSum} AS distance
       FROM images i
-      WHERE i.provider = ? AND i.id IN (SELECT c.image_id FROM image_hash_chunks c WHERE ${chunkPredicate})
+      WHERE i.provider = ? AND i.id IN (SELECT c.image_id FROM image_hash_chunks c WHERE (${chunkPredicate}) AND ${foldDistance} <= ?)
     ) AS candidates
     WHERE distance <= ?
     ORDER BY CASE WHEN decision = 'pass' THEN 1 ELSE 0 END, distance, id
     LIMIT ?`;
 }
 
-/** Parameters for similarImagesSql: the four query words, the provider, the chunk pairs, the bounds. */
+/**
+ * The reference for the index: the same rows and order as similarImagesSql, found by computing the
+ * distance of every indexed image. Costs a full scan; benchmarks and tests only.
+ */
+export function scanSimilarImagesSql(columns: string, distance: (word: number) => string): string {
+  const distanceSum = [0, 1, 2, 3].map(distance).join(' + ');
+  return `SELECT * FROM (
+      SELECT ${columns}, ${distanceSum} AS distance
+      FROM images i
+      WHERE i.provider = ? AND i.low_detail = 0 AND i.phash0 IS NOT NULL
+    ) AS candidates
+    WHERE distance <= ?
+    ORDER BY CASE WHEN decision = 'pass' THEN 1 ELSE 0 END, distance, id
+    LIMIT ?`;
+}
+
+export function scanSimilarImagesParams<Word>(hash: PerceptualHash, toWord: (word: bigint) => Word, provider: string, maxDistance: number, limit: number) {
+  return [...hash.words.map(toWord), provider, maxDistance, limit];
+}
+
+/** Parameters for similarImagesSql: the four query words, the provider, the chunk pairs, the fold, the bounds. */
 export function similarImagesParams<Word>(
   hash: PerceptualHash,
   toWord: (word: bigint) => Word,
@@ -47,7 +68,7 @@ export function similarImagesParams<Word>(
   limit: number,
 ) {
   const chunkParams = hashChunks(hash).flatMap((value, index) => [index, value]);
-  return [...hash.words.map(toWord), provider, ...chunkParams, maxDistance, limit];
+  return [...hash.words.map(toWord), provider, ...chunkParams, toWord(hashFold(hash)), maxDistance, maxDistance, limit];
 }
 
 /**
@@ -92,9 +113,16 @@ export function insertImageParams<Word>(image: NewJudgedImage, toWord: (word: bi
   ];
 }
 
-/** Only images with a meaningful hash enter the near-duplicate index. */
-export function indexedChunks(image: NewJudgedImage): number[] | null {
-  return image.phash && !image.lowDetail ? hashChunks(image.phash) : null;
+export const insertIndexRowColumns = 'chunk_index, chunk_value, image_id, hash_fold';
+
+/**
+ * The near-duplicate index rows of a stored image, in insertIndexRowColumns order. Only images with
+ * a meaningful hash enter the index.
+ */
+export function indexRows<Word>(image: NewJudgedImage, imageId: number, toWord: (word: bigint) => Word): [number, number, number, Word][] {
+  if (!image.phash || image.lowDetail) return [];
+  const fold = toWord(hashFold(image.phash));
+  return hashChunks(image.phash).map((value, index) => [index, value, imageId, fold]);
 }
 
 function parseJson(value: unknown): unknown {

@@ -152,6 +152,16 @@ export interface Store {
    * wins, and one by another provider is replaced.
    */
   saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }>;
+  /**
+   * Stores many judgements in one transaction (bulk loads, benchmarks): images whose sha256 is stored
+   * already are skipped. Returns how many were added.
+   */
+  importJudgedImages(images: NewJudgedImage[]): Promise<number>;
+  /**
+   * The same answer as findSimilarImages by a plain popcount over every row, without the index: the
+   * reference the index is measured and checked against. Never on the request path.
+   */
+  scanSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]>;
   findVideoBySha256(sha256: string): Promise<JudgedVideo | null>;
   /** Stores a video judgement and its frames, with the same first-wins / replace-other-provider rule as images. */
   saveJudgedVideo(video: NewJudgedVideo): Promise<{ id: number; created: boolean }>;
@@ -164,6 +174,8 @@ export interface Store {
   findLogByRequestId(requestId: string): Promise<ModerationLogRow | null>;
   /** The analyst views over `range`, with the `topUsers` most-flagged users of the range. */
   dashboardSummary(range: DayRange, options: { topUsers: number }): Promise<DashboardSummary>;
+  /** Bytes on disk per table, indexes included (capacity planning, the index benchmark). */
+  tableSizes(): Promise<Record<string, number>>;
   ping(): Promise<void>;
   close(): Promise<void>;
   /** Stores with a connection pool (MySQL) report its state; SQLite has one embedded connection and none. */

@@ -5,7 +5,9 @@ import { createLogger, type Logger } from '../../logging.js';
 import { pendingMigrations, readMigrations, splitStatements } from '../migrate.js';
 import {
   dashboardSql,
-  indexedChunks,
+  indexRows,
+  insertIndexRowColumns,
+  insertImageColumns,
   insertImageSql,
   insertImageParams,
   imageColumns,
@@ -24,6 +26,8 @@ import {
   replaceJudgementSql,
   similarImagesParams,
   similarImagesSql,
+  scanSimilarImagesParams,
+  scanSimilarImagesSql,
   selectTextSql,
   toJudgedImage,
   toJudgedText,
@@ -56,7 +60,13 @@ const MIGRATION_LOCK = "CONCAT('moderation_api_migrations:', DATABASE())";
 // 2^53, and a bare string in a bit operation would be converted through a double.
 const toDecimal = (word: bigint) => BigInt.asUintN(64, word).toString();
 const selectImageColumns = imageColumns.replace(/i\.phash(\d)/g, 'CAST(i.phash$1 AS CHAR) AS phash$1');
-const similarImagesMysql = similarImagesSql(selectImageColumns, (word) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`);
+const wordDistanceMysql = (word: number) => `BIT_COUNT(i.phash${word} ^ CAST(? AS UNSIGNED))`;
+const similarImagesMysql = similarImagesSql(selectImageColumns, wordDistanceMysql, 'BIT_COUNT(c.hash_fold ^ CAST(? AS UNSIGNED))');
+const insertIndexRowsSql = `INSERT INTO image_hash_chunks (${insertIndexRowColumns}) VALUES ?`;
+const scanSimilarImagesMysql = scanSimilarImagesSql(selectImageColumns, wordDistanceMysql);
+// Rows per multi-row INSERT in a bulk import: large enough to amortise round trips, small enough to
+// stay far below max_allowed_packet.
+const IMPORT_BATCH_ROWS = 500;
 
 type Row = mysql.RowDataPacket & Record<string, unknown>;
 
@@ -146,12 +156,8 @@ export class MysqlStore implements Store {
       await connection.beginTransaction();
       const [result] = await connection.query<mysql.ResultSetHeader>(insertImageSql, insertImageParams(image, toDecimal));
       const id = result.insertId;
-      const chunks = indexedChunks(image);
-      if (chunks) {
-        await connection.query('INSERT INTO image_hash_chunks (chunk_index, chunk_value, image_id) VALUES ?', [
-          chunks.map((value, index) => [index, value, id]),
-        ]);
-      }
+      const rows = indexRows(image, id, toDecimal);
+      if (rows.length > 0) await connection.query(insertIndexRowsSql, [rows]);
       await connection.commit();
       return { id, created: true };
     } catch (error) {
@@ -166,6 +172,40 @@ export class MysqlStore implements Store {
     } finally {
       connection.release();
     }
+  }
+
+  async importJudgedImages(images: NewJudgedImage[]): Promise<number> {
+    const connection = await this.pool.getConnection();
+    let inserted = 0;
+    try {
+      await connection.beginTransaction();
+      for (let start = 0; start < images.length; start += IMPORT_BATCH_ROWS) {
+        const batch = images.slice(start, start + IMPORT_BATCH_ROWS);
+        const [present] = await connection.query<Row[]>('SELECT sha256 FROM images WHERE sha256 IN (?)', [batch.map((image) => image.sha256)]);
+        const stored = new Set(present.map((row) => String(row.sha256)));
+        const fresh = [...new Map(batch.filter((image) => !stored.has(image.sha256)).map((image) => [image.sha256, image])).values()];
+        if (fresh.length === 0) continue;
+        await connection.query(`INSERT INTO images (${insertImageColumns}) VALUES ?`, [fresh.map((image) => insertImageParams(image, toDecimal))]);
+        // Ids read back by sha256: consecutive AUTO_INCREMENT values are not promised by every engine.
+        const [ids] = await connection.query<Row[]>('SELECT id, sha256 FROM images WHERE sha256 IN (?)', [fresh.map((image) => image.sha256)]);
+        const idOf = new Map(ids.map((row) => [String(row.sha256), Number(row.id)]));
+        const rows = fresh.flatMap((image) => indexRows(image, idOf.get(image.sha256) as number, toDecimal));
+        if (rows.length > 0) await connection.query(insertIndexRowsSql, [rows]);
+        inserted += fresh.length;
+      }
+      await connection.commit();
+      return inserted;
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async scanSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]> {
+    const [rows] = await this.pool.query<Row[]>(scanSimilarImagesMysql, scanSimilarImagesParams(hash, toDecimal, provider, maxDistance, limit));
+    return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
   }
 
   async findVideoBySha256(sha256: string): Promise<JudgedVideo | null> {
@@ -252,6 +292,13 @@ export class MysqlStore implements Store {
       read(dashboardSql.flaggedUsers, [...days, options.topUsers]),
     ]);
     return toDashboardSummary({ decisions, cache, latency, providerErrors, flaggedUsers });
+  }
+
+  async tableSizes(): Promise<Record<string, number>> {
+    const [rows] = await this.pool.query<Row[]>(
+      'SELECT table_name AS name, data_length + index_length AS bytes FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = \'BASE TABLE\'',
+    );
+    return Object.fromEntries(rows.map((row) => [String(row.name), Number(row.bytes)]));
   }
 
   async ping(): Promise<void> {

@@ -5,7 +5,8 @@ import { popcount64, type PerceptualHash } from '../../dedupe/perceptual-hash.js
 import { pendingMigrations, readMigrations } from '../migrate.js';
 import {
   dashboardSql,
-  indexedChunks,
+  indexRows,
+  insertIndexRowColumns,
   insertImageSql,
   insertImageParams,
   imageColumns,
@@ -25,6 +26,8 @@ import {
   replaceJudgementSql,
   similarImagesParams,
   similarImagesSql,
+  scanSimilarImagesParams,
+  scanSimilarImagesSql,
   selectTextSql,
   toJudgedImage,
   toJudgedText,
@@ -54,7 +57,9 @@ import type {
 
 // SQLite integers are signed 64-bit: a word is stored as its two's-complement value.
 const toSigned = (word: bigint) => BigInt.asIntN(64, word);
-const similarImagesSqlite = similarImagesSql(imageColumns, (word) => `popcount_xor(i.phash${word}, ?)`);
+const wordDistanceSqlite = (word: number) => `popcount_xor(i.phash${word}, ?)`;
+const similarImagesSqlite = similarImagesSql(imageColumns, wordDistanceSqlite, 'popcount_xor(c.hash_fold, ?)');
+const scanSimilarImagesSqlite = scanSimilarImagesSql(imageColumns, wordDistanceSqlite);
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -113,24 +118,47 @@ export class SqliteStore implements Store {
   }
 
   async saveJudgedImage(image: NewJudgedImage): Promise<{ id: number; created: boolean }> {
-    const save = this.db.transaction(() => {
-      const result = this
-        .statement(`${insertImageSql} ON CONFLICT (sha256) DO NOTHING`)
-        .run(...insertImageParams(image, toSigned));
-      if (result.changes === 0) {
-        this.statement(replaceJudgementSql).run(...replaceJudgementParams(image));
-        const existing = this.statement('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number };
-        return { id: Number(existing.id), created: false };
-      }
-      const id = Number(result.lastInsertRowid);
-      const chunks = indexedChunks(image);
-      if (chunks) {
-        const insertChunk = this.statement('INSERT INTO image_hash_chunks (chunk_index, chunk_value, image_id) VALUES (?, ?, ?)');
-        chunks.forEach((value, index) => insertChunk.run(index, value, id));
-      }
-      return { id, created: true };
-    });
-    return save.immediate();
+    return this.db.transaction(() => this.insertImage(image)).immediate();
+  }
+
+  async importJudgedImages(images: NewJudgedImage[]): Promise<number> {
+    const insertNew = this.statement(`${insertImageSql} ON CONFLICT (sha256) DO NOTHING`);
+    return this.db
+      .transaction(() => {
+        let inserted = 0;
+        for (const image of images) {
+          const result = insertNew.run(...insertImageParams(image, toSigned));
+          if (result.changes === 0) continue;
+          this.insertChunks(image, Number(result.lastInsertRowid));
+          inserted++;
+        }
+        return inserted;
+      })
+      .immediate();
+  }
+
+  async scanSimilarImages(hash: PerceptualHash, maxDistance: number, limit: number, provider: string): Promise<SimilarImage[]> {
+    const statement = this.statement(scanSimilarImagesSqlite).safeIntegers(true);
+    const rows = statement.all(...scanSimilarImagesParams(hash, toSigned, provider, maxDistance, limit)) as Record<string, unknown>[];
+    return rows.map((row) => ({ ...toJudgedImage(row), distance: Number(row.distance) }));
+  }
+
+  private insertChunks(image: NewJudgedImage, id: number): void {
+    const insertRow = this.statement(`INSERT INTO image_hash_chunks (${insertIndexRowColumns}) VALUES (?, ?, ?, ?)`);
+    for (const row of indexRows(image, id, toSigned)) insertRow.run(...row);
+  }
+
+  /** Inside a transaction: first judgement of the same provider wins, another provider's is replaced. */
+  private insertImage(image: NewJudgedImage): { id: number; created: boolean } {
+    const result = this.statement(`${insertImageSql} ON CONFLICT (sha256) DO NOTHING`).run(...insertImageParams(image, toSigned));
+    if (result.changes === 0) {
+      this.statement(replaceJudgementSql).run(...replaceJudgementParams(image));
+      const existing = this.statement('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number };
+      return { id: Number(existing.id), created: false };
+    }
+    const id = Number(result.lastInsertRowid);
+    this.insertChunks(image, id);
+    return { id, created: true };
   }
 
   async findVideoBySha256(sha256: string): Promise<JudgedVideo | null> {
@@ -194,6 +222,16 @@ export class SqliteStore implements Store {
         flaggedUsers: read(dashboardSql.flaggedUsers, [...days, options.topUsers]),
       }),
     )();
+  }
+
+  async tableSizes(): Promise<Record<string, number>> {
+    // dbstat lists tables and indexes as separate b-trees; an index counts towards its table.
+    const rows = this.db
+      .prepare(
+        "SELECT m.tbl_name AS name, SUM(s.pgsize) AS bytes FROM dbstat s JOIN sqlite_schema m ON m.name = s.name WHERE m.type IN ('table', 'index') GROUP BY m.tbl_name",
+      )
+      .all() as { name: string; bytes: number }[];
+    return Object.fromEntries(rows.map((row) => [row.name, Number(row.bytes)]));
   }
 
   async ping(): Promise<void> {
