@@ -203,7 +203,7 @@ export interface components {
             /** @description Why, in words. */
             reason: string;
             /**
-             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).
+             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then the outage decision: `review` unless PROVIDER_OUTAGE_DECISION says otherwise).
              * @enum {string}
              */
             source: "provider" | "cache_exact" | "cache_near" | "local" | "error";
@@ -407,7 +407,7 @@ export interface components {
             /** @description Why, in words. */
             reason?: string;
             /**
-             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).
+             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then the outage decision: `review` unless PROVIDER_OUTAGE_DECISION says otherwise).
              * @enum {string}
              */
             source?: "provider" | "cache_exact" | "cache_near" | "local" | "error";
@@ -493,7 +493,7 @@ export interface components {
             review_details?: components["schemas"]["ReviewDetails"] & unknown;
             similar_items?: components["schemas"]["VideoSimilarItem"][];
             /**
-             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).
+             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then the outage decision: `review` unless PROVIDER_OUTAGE_DECISION says otherwise).
              * @enum {string}
              */
             source: "provider" | "cache_exact" | "cache_near" | "local" | "error";
