@@ -110,7 +110,7 @@ export interface paths {
         };
         /**
          * Readiness: the database answers and the image classifier is loaded
-         * @description Send traffic only while this answers 200. It checks that the database answers, that the offline image model is loaded (when it is the image classifier), and that the process is not shutting down. Paid providers are not called: an outage there gives `review` answers, not an unready service.
+         * @description Send traffic only while this answers 200. It checks that the database answers, that the offline image model is loaded (when it is the image classifier), and that the process is not shutting down. Paid providers are not called: an outage there gives the PROVIDER_OUTAGE_DECISION answer (`review` by default), not an unready service.
          */
         get: operations["readyz"];
         put?: never;
