@@ -17,8 +17,8 @@ import { patternImage } from '../test/helpers/images.js';
  * the load comes from autocannon in this one, the provider is the loopback fake SightEngine (called
  * only while priming).
  *
- *   npx tsx bench/duplicate-hits.ts                    # both databases, 32 connections, 20 s
- *   options: --backends sqlite,mysql  --connections 32  --seconds 20  --images 50
+ *   npx tsx bench/duplicate-hits.ts                    # both databases, 8, 16 and 32 connections, 15 s each
+ *   options: --backends sqlite,mysql  --connections 8,16,32  --seconds 15  --images 50
  *            --profile (write a CPU profile of the service and print its top functions)
  *            --mysql-url mysql://root@127.0.0.1:3306/
  */
@@ -26,8 +26,8 @@ import { patternImage } from '../test/helpers/images.js';
 const { values: options } = parseArgs({
   options: {
     backends: { type: 'string', default: 'sqlite,mysql' },
-    connections: { type: 'string', default: '32' },
-    seconds: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '8,16,32' },
+    seconds: { type: 'string', default: '15' },
     images: { type: 'string', default: '50' },
     profile: { type: 'boolean', default: false },
     'mysql-url': { type: 'string', default: process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/' },
@@ -141,7 +141,7 @@ async function databaseFor(backend: string): Promise<{ url: string; countLogRows
 // ~100 KB photographs-like JPEGs: smooth shapes plus grain, 1024x768.
 async function photo(seed: number): Promise<Buffer> {
   const base = await patternImage(seed, { width: 1024, height: 768, format: 'png' });
-  const noise = await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 22 } } })
+  const noise = await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 16 } } })
     .png()
     .toBuffer();
   return sharp(base).composite([{ input: noise, blend: 'soft-light' }]).jpeg({ quality: 85 }).toBuffer();
@@ -155,10 +155,10 @@ const averageKiB = images.reduce((sum, bytes) => sum + bytes.length, 0) / images
 
 console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 console.log(
-  `Load: ${options.connections} connections for ${options.seconds} s, ${imageCount} JPEGs of ${averageKiB.toFixed(0)} KiB on average served from loopback, ` +
+  `Load: ${options.connections} connections for ${options.seconds} s each, ${imageCount} JPEGs of ${averageKiB.toFixed(0)} KiB on average served from loopback, ` +
     'every request a new URL (a query string), so nothing is shared in flight: each one downloads, hashes and finds the stored judgement.\n',
 );
-console.log('database  requests  req/s  p50 ms  p90 ms  p99 ms  max ms  non-2xx  errors  log rows  RSS before MiB  peak RSS MiB');
+console.log('database  connections  requests  req/s  p50 ms  p90 ms  p99 ms  max ms  non-2xx  errors  log rows  RSS before MiB  peak RSS MiB');
 
 for (const backend of options.backends.split(',')) {
   const database = await databaseFor(backend);
@@ -175,6 +175,7 @@ for (const backend of options.backends.split(',')) {
     profileDir,
   );
   try {
+    let counter = 0;
     // Prime: each picture judged once by the provider.
     for (const url of urls) {
       const response = await fetch(`${service.origin}/analyse/image`, {
@@ -184,47 +185,49 @@ for (const backend of options.backends.split(',')) {
       });
       if (response.status !== 200) throw new Error(`priming ${url}: HTTP ${response.status} ${await response.text()}`);
     }
-    const rowsBefore = await database.countLogRows();
-    const rssBefore = rssMiB(service.child.pid as number);
-    let peakRss = rssBefore;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(service.child.pid as number))), 200);
-    let counter = 0;
-    const result = await autocannon({
-      url: `${service.origin}/analyse/image`,
-      connections: Number(options.connections),
-      duration: Number(options.seconds),
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => {
-            const n = counter++;
-            return { ...request, body: JSON.stringify({ url: `${urls[n % urls.length]}?n=${n}`, user_uuid: `bench-${n % 97}` }) };
+    for (const connections of options.connections.split(',').map(Number)) {
+      const rowsBefore = await database.countLogRows();
+      const rssBefore = rssMiB(service.child.pid as number);
+      let peakRss = rssBefore;
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(service.child.pid as number))), 200);
+      const result = await autocannon({
+        url: `${service.origin}/analyse/image`,
+        connections,
+        duration: Number(options.seconds),
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => {
+              const n = counter++;
+              return { ...request, body: JSON.stringify({ url: `${urls[n % urls.length]}?n=${n}`, user_uuid: `bench-${n % 97}` }) };
+            },
           },
-        },
-      ],
-    });
-    clearInterval(sampler);
-    const rowsAfter = await database.countLogRows();
-    const answered = result['2xx'] + result.non2xx;
-    console.log(
-      [
-        backend.padEnd(8),
-        String(answered).padStart(9),
-        Math.round(result.requests.average).toString().padStart(6),
-        String(result.latency.p50).padStart(7),
-        String(result.latency.p90).padStart(7),
-        String(result.latency.p99).padStart(7),
-        String(result.latency.max).padStart(7),
-        String(result.non2xx).padStart(8),
-        String(result.errors + result.timeouts).padStart(7),
-        // Every answered request must have left exactly one row (a request cut off by the end of the
-        // run may still be writing its row when autocannon stops counting, hence ">=").
-        `${rowsAfter - rowsBefore}${rowsAfter - rowsBefore >= answered ? '' : ' MISSING'}`.padStart(9),
-        rssBefore.toFixed(0).padStart(15),
-        peakRss.toFixed(0).padStart(13),
-      ].join(' '),
-    );
+        ],
+      });
+      clearInterval(sampler);
+      const rowsAfter = await database.countLogRows();
+      const answered = result['2xx'] + result.non2xx;
+      console.log(
+        [
+          backend.padEnd(8),
+          String(connections).padStart(12),
+          String(answered).padStart(9),
+          Math.round(result.requests.average).toString().padStart(6),
+          String(result.latency.p50).padStart(7),
+          String(result.latency.p90).padStart(7),
+          String(result.latency.p99).padStart(7),
+          String(result.latency.max).padStart(7),
+          String(result.non2xx).padStart(8),
+          String(result.errors + result.timeouts).padStart(7),
+          // Every answered request must have left exactly one row (a request cut off by the end of the
+          // run may still be writing its row when autocannon stops counting, hence ">=").
+          `${rowsAfter - rowsBefore}${rowsAfter - rowsBefore >= answered ? '' : ' MISSING'}`.padStart(9),
+          rssBefore.toFixed(0).padStart(15),
+          peakRss.toFixed(0).padStart(13),
+        ].join(' '),
+      );
+    }
   } finally {
     await service.stop();
     await database.drop();

@@ -272,6 +272,22 @@ describe.each(databaseBackends)('Store contract on $name', ({ name, create, avai
       expect(twice[0]?.id).toBe(twice[1]?.id);
     });
 
+    it('writes audit rows arriving together as one group, and a bad row fails only its own request', async () => {
+      const taken = randomUUID();
+      await store.appendLog({ requestId: taken, contentType: 'text', httpStatus: 200, latencyMs: 1 });
+      const ids = Array.from({ length: 40 }, () => randomUUID());
+      // Submitted in one turn: the adapter writes them together; the duplicate request id must not
+      // take the 40 good rows down with it.
+      const results = await Promise.allSettled([
+        ...ids.map((requestId) => store.appendLog({ requestId, contentType: 'text', httpStatus: 200, latencyMs: 2 })),
+        store.appendLog({ requestId: taken, contentType: 'text', httpStatus: 200, latencyMs: 3 }),
+      ]);
+      expect(results.slice(0, 40).every((result) => result.status === 'fulfilled')).toBe(true);
+      expect(results[40]?.status).toBe('rejected');
+      for (const requestId of ids) expect((await store.findLogByRequestId(requestId))?.latencyMs).toBe(2);
+      expect((await store.findLogByRequestId(taken))?.latencyMs).toBe(1);
+    });
+
     it('appends audit rows that read back column for column', async () => {
       const requestId = randomUUID();
       await store.appendLog({

@@ -2,6 +2,7 @@ import type { Connection as CallbackConnection, QueryError } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { PerceptualHash } from '../../dedupe/perceptual-hash.js';
 import { createLogger, type Logger } from '../../logging.js';
+import { GroupWriter } from '../group-writer.js';
 import { pendingMigrations, readMigrations, splitStatements } from '../migrate.js';
 import {
   dashboardSql,
@@ -13,7 +14,7 @@ import {
   imageColumns,
   insertTextParams,
   insertTextSql,
-  insertLogSql,
+  insertLogRowsSql,
   logParams,
   insertVideoParams,
   insertVideoSql,
@@ -272,8 +273,12 @@ export class MysqlStore implements Store {
     }
   }
 
+  private readonly auditRows = new GroupWriter<ModerationLogEntry>(async (entries) => {
+    await this.pool.execute(insertLogRowsSql(entries.length), entries.flatMap(logParams));
+  });
+
   async appendLog(entry: ModerationLogEntry): Promise<void> {
-    await this.pool.execute(insertLogSql, logParams(entry));
+    await this.auditRows.write(entry);
   }
 
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { popcount64, type PerceptualHash } from '../../dedupe/perceptual-hash.js';
+import { GroupWriter } from '../group-writer.js';
 import { pendingMigrations, readMigrations } from '../migrate.js';
 import {
   dashboardSql,
@@ -200,8 +201,15 @@ export class SqliteStore implements Store {
     this.statement(`${insertTextSql} ON CONFLICT (digest, provider) DO NOTHING`).run(...insertTextParams(text));
   }
 
+  private readonly auditRows = new GroupWriter<ModerationLogEntry>(async (entries) => {
+    const insert = this.statement(insertLogSql);
+    this.db.transaction(() => {
+      for (const entry of entries) insert.run(...logParams(entry));
+    })();
+  });
+
   async appendLog(entry: ModerationLogEntry): Promise<void> {
-    this.statement(insertLogSql).run(...logParams(entry));
+    await this.auditRows.write(entry);
   }
 
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
