@@ -173,8 +173,12 @@ export class GuardedStore implements Store, DatabaseGate {
     if (this.closed || this.attempting) return;
     this.attempting = true;
     try {
-      if (this.migrated) await this.bounded(this.inner.ping());
-      else await this.migrate();
+      if (this.migrated) {
+        await this.bounded(this.inner.ping());
+        this.becomeReady();
+      } else {
+        await this.migrate();
+      }
     } catch (error) {
       if (this.closed) return;
       if (!this.migrated && !this.isUnavailableError(error)) {
