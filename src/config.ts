@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { ApiKey } from './http/auth.js';
 import { z } from 'zod';
 import type { VideoLimits } from './moderation/analyse-video.js';
@@ -200,7 +200,7 @@ export function parseApiKeys(text: string, variable: string, options: { comments
 function defaultAuditSpoolPath(databaseUrl: string): string {
   const sqliteFile = sqliteFilePath(databaseUrl);
   if (sqliteFile === null || sqliteFile === ':memory:') return './data/audit-spool.jsonl';
-  return join(dirname(sqliteFile), 'audit-spool.jsonl');
+  return `${dirname(sqliteFile)}/audit-spool.jsonl`;
 }
 
 /** Parses and validates the environment; throws ConfigError naming every bad variable. */
