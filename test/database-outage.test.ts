@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -274,5 +274,51 @@ describe('a SQLite file locked by another process', () => {
     const rows = await database.query(`SELECT request_id, COUNT(*) AS n, MIN(http_status) AS status FROM moderation_log WHERE request_id IN (${ids.map(() => '?').join(', ')}) GROUP BY request_id`, ids);
     expect(rows.map((row) => [row.request_id, row.n, row.status]).sort()).toEqual(ids.map((id) => [id, 1, 503]).sort());
     expect((await postText(service)).status).toBe(200);
+  });
+});
+
+// Root writes to read-only files anyway; without the capability to override file modes it cannot.
+const asRoot = process.getuid?.() === 0;
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+const withoutFileOverride = asRoot && setpriv ? [setpriv, '--inh-caps=-dac_override,-dac_read_search', '--bounding-set=-dac_override,-dac_read_search'] : [];
+if (asRoot && !setpriv) console.warn('Read-only SQLite test skipped: running as root without setpriv, so a file mode cannot make the file read-only.');
+
+describe.skipIf(asRoot && !setpriv)('a read-only SQLite file', () => {
+  let database: TestDatabase;
+  let service: ServiceProcess | undefined;
+
+  afterAll(async () => {
+    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+    await database?.drop();
+  });
+
+  it('starts, answers 503 and spools while the file cannot be written, and recovers once it can', async () => {
+    database = await createSqliteDatabase();
+    const file = database.url.slice('sqlite:'.length);
+    const spoolPath = join(dirname(file), 'audit-spool.jsonl');
+    // Created and migrated, then stopped cleanly, as after a restore with the wrong permissions.
+    const first = await startServiceProcess({ ...serviceEnv, DATABASE_URL: database.url });
+    first.child.kill('SIGTERM');
+    expect(await exitOf(first.child)).toBe(0);
+    const files = [file, `${file}-wal`, `${file}-shm`];
+    const setMode = (mode: number) => files.filter((path) => existsSync(path)).forEach((path) => chmodSync(path, mode));
+    setMode(0o444);
+
+    service = await startServiceProcess({ ...serviceEnv, DATABASE_URL: database.url }, { wrapper: withoutFileOverride });
+    const running = service;
+    expect(await readiness(running)).toMatchObject({ status: 503, body: { checks: { database: 'failed' } } });
+    const during = [await postText(running), await postText(running)];
+    for (const answer of during) expect(answer).toMatchObject({ status: 503, body: { code: 'database_unavailable' } });
+    expect(spooledRequestIds(spoolPath)).toEqual(during.map((answer) => answer.body.request_id));
+    expect(running.output()).toContain('readonly database');
+
+    // The -wal and -shm files SQLite made meanwhile carry the file's mode: all three need it.
+    setMode(0o644);
+    await eventually(async () => (await readiness(running)).status === 200);
+    await eventually(() => spoolDrained(running, spoolPath));
+    const ids = during.map((answer) => answer.body.request_id as string);
+    const rows = await database.query(`SELECT request_id, COUNT(*) AS n FROM moderation_log WHERE request_id IN (?, ?) GROUP BY request_id`, ids);
+    expect(rows.map((row) => [row.request_id, row.n]).sort()).toEqual(ids.map((id) => [id, 1]).sort());
+    expect((await postText(running)).status).toBe(200);
   });
 });

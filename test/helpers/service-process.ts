@@ -12,9 +12,13 @@ export type ServiceProcess = {
   until: (text: string) => Promise<void>;
 };
 
-/** Starts the service on a free port with only `env` (and PATH, HOME) set; resolves once it listens. */
-export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * Starts the service on a free port with only `env` (and PATH, HOME) set; resolves once it listens.
+ * `wrapper` runs it through another command (`setpriv …` to drop privileges).
+ */
+export async function startServiceProcess(env: Record<string, string>, options: { wrapper?: string[] } = {}): Promise<ServiceProcess> {
+  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -78,27 +78,83 @@ export function isSqliteUnavailableError(error: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(BUSY|READONLY|FULL|IOERR|CANTOPEN|PROTOCOL|NOLFS)/.test(code);
 }
 
+const isReadOnlyError = (error: unknown) => /^SQLITE_READONLY/.test(String((error as { code?: unknown } | null)?.code));
+
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch (error) {
+    // A read-only file keeps its journal mode; WAL is set once it can be written (see ensureWritable).
+    if (!isReadOnlyError(error)) {
+      db.close();
+      throw error;
+    }
+  }
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.function('popcount_xor', { deterministic: true, safeIntegers: true }, (stored: unknown, query: unknown) =>
+    stored === null ? 256 : popcount64((stored as bigint) ^ (query as bigint)),
+  );
+  return db;
+}
+
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
-  private readonly db: Database.Database;
+  private db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-
   private readonly busyTimeoutMs: number;
 
   /**
    * `busyTimeoutMs`: how long a write waits for another process holding the write lock before it
    * fails with SQLITE_BUSY. better-sqlite3 waits synchronously, so keep it short.
+   *
+   * A file that cannot be opened at all throws here. A read-only file opens (SQLite falls back to
+   * reading) and counts as unavailable until it can be written: see ensureWritable.
    */
-  constructor(path: string, options: { busyTimeoutMs?: number | undefined } = {}) {
+  constructor(
+    private readonly path: string,
+    options: { busyTimeoutMs?: number | undefined } = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
-    this.db = new Database(path, { timeout: this.busyTimeoutMs });
+    this.db = openDatabase(path, this.busyTimeoutMs);
+  }
+
+  /**
+   * Takes the write lock and makes a write the transaction then drops: fails with SQLITE_BUSY while
+   * another process holds the lock and with SQLITE_READONLY on a read-only file, writing nothing.
+   */
+  private probeWrite(busyTimeoutMs: number): void {
+    this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      this.db.pragma(`user_version = ${version}`);
+    } finally {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  /**
+   * SQLite opens a file it may not write read-only and stays so: once the file (and its -wal and
+   * -shm files) are writable again, only a new connection can write. Reopens when the probe finds
+   * the connection read-only.
+   */
+  private ensureWritable(busyTimeoutMs: number): void {
+    try {
+      this.probeWrite(busyTimeoutMs);
+      return;
+    } catch (error) {
+      if (!isReadOnlyError(error) || this.path === ':memory:' || !this.db.open) throw error;
+    }
+    const fresh = openDatabase(this.path, this.busyTimeoutMs);
+    this.db.close();
+    this.db = fresh;
+    this.statements.clear();
+    this.probeWrite(busyTimeoutMs);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.function('popcount_xor', { deterministic: true, safeIntegers: true }, (stored: unknown, query: unknown) =>
-      stored === null ? 256 : popcount64((stored as bigint) ^ (query as bigint)),
-    );
   }
 
   /** Prepared once per SQL text: preparing is the expensive part of a small query. */
@@ -113,6 +169,8 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     const all = readMigrations('sqlite');
+    // With nothing to apply a read-only file would pass; the probe makes it fail as an outage.
+    this.ensureWritable(Math.max(MIGRATION_BUSY_TIMEOUT_MS, this.busyTimeoutMs));
     // IMMEDIATE takes the write lock first, so a second instance waits here and then finds nothing to do.
     this.db.pragma(`busy_timeout = ${Math.max(MIGRATION_BUSY_TIMEOUT_MS, this.busyTimeoutMs)}`);
     try {
@@ -275,15 +333,9 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    // Reads go on while another process holds the write lock (WAL), so a read would call a locked
-    // database ready. Taking the write lock and letting go tells them apart, without writing.
-    this.db.pragma(`busy_timeout = ${Math.min(PING_BUSY_TIMEOUT_MS, this.busyTimeoutMs)}`);
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.db.exec('ROLLBACK');
-    } finally {
-      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-    }
+    // Reads go on while another process holds the write lock (WAL) and on a read-only file, so a
+    // read would call such a database ready: the probe tries a write instead, and drops it.
+    this.ensureWritable(Math.min(PING_BUSY_TIMEOUT_MS, this.busyTimeoutMs));
   }
 
   isUnavailableError(error: unknown): boolean {
