@@ -13,6 +13,7 @@ import {
   imageColumns,
   insertTextParams,
   insertTextSql,
+  insertDelayedLogSql,
   insertLogSql,
   logParams,
   insertVideoFrameSql,
@@ -38,6 +39,7 @@ import {
 import type {
   DashboardSummary,
   DayRange,
+  DelayedLogEntry,
   JudgedImage,
   JudgedText,
   JudgedVideo,
@@ -62,20 +64,98 @@ const wordDistanceSqlite = (word: number) => `popcount_xor(i.phash${word}, ?)`;
 const similarImagesSqlite = similarImagesSql(imageColumns, wordDistanceSqlite, 'popcount_xor(c.hash_fold, ?)');
 const scanSimilarImagesSqlite = scanSimilarImagesSql(imageColumns, wordDistanceSqlite);
 
+// Another instance may be applying the migrations: worth a longer wait than a request's write.
+const MIGRATION_BUSY_TIMEOUT_MS = 15_000;
+// The probe takes the write lock and lets go at once; it waits only briefly, since better-sqlite3
+// waits on the event loop.
+const PING_BUSY_TIMEOUT_MS = 100;
+
+/**
+ * Errors that mean the file cannot be written right now: locked by another process past the busy
+ * timeout, read-only, disk full, I/O failing. A statement fault (constraint, syntax) is none of these.
+ */
+export function isSqliteUnavailableError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|READONLY|FULL|IOERR|CANTOPEN|PROTOCOL|NOLFS)/.test(code);
+}
+
+const isReadOnlyError = (error: unknown) => /^SQLITE_READONLY/.test(String((error as { code?: unknown } | null)?.code));
+
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch (error) {
+    // A read-only file keeps its journal mode; WAL is set once it can be written (see ensureWritable).
+    if (!isReadOnlyError(error)) {
+      db.close();
+      throw error;
+    }
+  }
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.function('popcount_xor', { deterministic: true, safeIntegers: true }, (stored: unknown, query: unknown) =>
+    stored === null ? 256 : popcount64((stored as bigint) ^ (query as bigint)),
+  );
+  return db;
+}
+
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
-  private readonly db: Database.Database;
+  private db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly busyTimeoutMs: number;
 
-  constructor(path: string) {
+  /**
+   * `busyTimeoutMs`: how long a write waits for another process holding the write lock before it
+   * fails with SQLITE_BUSY. better-sqlite3 waits synchronously, so keep it short.
+   *
+   * A file that cannot be opened at all throws here. A read-only file opens (SQLite falls back to
+   * reading) and counts as unavailable until it can be written: see ensureWritable.
+   */
+  constructor(
+    private readonly path: string,
+    options: { busyTimeoutMs?: number | undefined } = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { timeout: 15_000 });
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    this.db = openDatabase(path, this.busyTimeoutMs);
+  }
+
+  /**
+   * Takes the write lock and makes a write the transaction then drops: fails with SQLITE_BUSY while
+   * another process holds the lock and with SQLITE_READONLY on a read-only file, writing nothing.
+   */
+  private probeWrite(busyTimeoutMs: number): void {
+    this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      this.db.pragma(`user_version = ${version}`);
+    } finally {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  /**
+   * SQLite opens a file it may not write read-only and stays so: once the file (and its -wal and
+   * -shm files) are writable again, only a new connection can write. Reopens when the probe finds
+   * the connection read-only.
+   */
+  private ensureWritable(busyTimeoutMs: number): void {
+    try {
+      this.probeWrite(busyTimeoutMs);
+      return;
+    } catch (error) {
+      if (!isReadOnlyError(error) || this.path === ':memory:' || !this.db.open) throw error;
+    }
+    const fresh = openDatabase(this.path, this.busyTimeoutMs);
+    this.db.close();
+    this.db = fresh;
+    this.statements.clear();
+    this.probeWrite(busyTimeoutMs);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.function('popcount_xor', { deterministic: true, safeIntegers: true }, (stored: unknown, query: unknown) =>
-      stored === null ? 256 : popcount64((stored as bigint) ^ (query as bigint)),
-    );
   }
 
   /** Prepared once per SQL text: preparing is the expensive part of a small query. */
@@ -90,7 +170,18 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     const all = readMigrations('sqlite');
+    // With nothing to apply a read-only file would pass; the probe makes it fail as an outage.
+    this.ensureWritable(Math.max(MIGRATION_BUSY_TIMEOUT_MS, this.busyTimeoutMs));
     // IMMEDIATE takes the write lock first, so a second instance waits here and then finds nothing to do.
+    this.db.pragma(`busy_timeout = ${Math.max(MIGRATION_BUSY_TIMEOUT_MS, this.busyTimeoutMs)}`);
+    try {
+      this.applyMigrations(all);
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  private applyMigrations(all: ReturnType<typeof readMigrations>): void {
     this.db
       .transaction(() => {
         this.db.exec(
@@ -212,6 +303,13 @@ export class SqliteStore implements Store {
     await this.auditRows.write(entry);
   }
 
+  async appendLogsIfAbsent(entries: DelayedLogEntry[]): Promise<number> {
+    const insert = this.statement(`${insertDelayedLogSql} ON CONFLICT (request_id) DO NOTHING`);
+    return this.db
+      .transaction(() => entries.reduce((inserted, entry) => inserted + insert.run(...logParams(entry), entry.createdAt).changes, 0))
+      .immediate();
+  }
+
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
     const row = this.statement('SELECT * FROM moderation_log WHERE request_id = ?').get(requestId);
     return row ? toLogRow(row as Record<string, unknown>) : null;
@@ -243,7 +341,13 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    // Reads go on while another process holds the write lock (WAL) and on a read-only file, so a
+    // read would call such a database ready: the probe tries a write instead, and drops it.
+    this.ensureWritable(Math.min(PING_BUSY_TIMEOUT_MS, this.busyTimeoutMs));
+  }
+
+  isUnavailableError(error: unknown): boolean {
+    return isSqliteUnavailableError(error);
   }
 
   async close(): Promise<void> {
