@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import type { ApiKey } from './http/auth.js';
 import { z } from 'zod';
 import type { VideoLimits } from './moderation/analyse-video.js';
-import { parseThresholdOverrides, type ThresholdTable, defaultThresholds } from './providers/thresholds.js';
+import { parseThresholdOverrides, type Decision, type ThresholdTable, defaultThresholds } from './providers/thresholds.js';
 import { parseCidrList, type CidrRange } from './media/address-policy.js';
 import { localImageModels, type LocalImageModel } from './providers/local/local-image-model.js';
 import type { ProviderLimits } from './providers/provider-limiter.js';
+import type { CircuitBreakerSettings } from './providers/circuit-breaker.js';
 import { logLevels, type LogSettings } from './logging.js';
 
 /**
@@ -81,6 +82,10 @@ const envSchema = z.object({
 
   PROVIDER_MAX_RETRIES: integer(0, 10).default(2),
   PROVIDER_RETRY_BASE_MS: integer(0, 60_000).default(300),
+  PROVIDER_DEADLINE_MS: integer(100, 600_000).default(30_000),
+  CIRCUIT_BREAKER_FAILURES: integer(0, 1000).default(5),
+  CIRCUIT_BREAKER_COOLDOWN_MS: integer(10, 3_600_000).default(30_000),
+  PROVIDER_OUTAGE_DECISION: z.enum(['review', 'flagged', 'pass']).default('review'),
 
   MODERATION_REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   MODERATION_FLAG_THRESHOLD: z.coerce.number().min(0).max(1).default(0.85),
@@ -140,6 +145,8 @@ export type Config = {
   gemini: { apiKey: string | undefined; model: string; baseUrl: string; timeoutMs: number; limits: ProviderLimits };
   text: { maxChars: number; contextMaxMessages: number; contextMaxChars: number; logContent: boolean };
   retry: { maxRetries: number; baseDelayMs: number };
+  /** What bounds a paid provider's failures, and what an image or video gets when its provider fails. */
+  providerFaults: { deadlineMs: number; circuitBreaker: CircuitBreakerSettings; outageDecision: Decision };
   thresholds: ThresholdTable;
   fetch: {
     allowPrivate: CidrRange[];
@@ -285,6 +292,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       logContent: e.LOG_TEXT_CONTENT,
     },
     retry: { maxRetries: e.PROVIDER_MAX_RETRIES, baseDelayMs: e.PROVIDER_RETRY_BASE_MS },
+    providerFaults: {
+      deadlineMs: e.PROVIDER_DEADLINE_MS,
+      circuitBreaker: { failureThreshold: e.CIRCUIT_BREAKER_FAILURES, cooldownMs: e.CIRCUIT_BREAKER_COOLDOWN_MS },
+      outageDecision: e.PROVIDER_OUTAGE_DECISION,
+    },
     thresholds,
     fetch: {
       allowPrivate,

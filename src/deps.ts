@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { Config } from './config.js';
 import { AddressPolicy } from './media/address-policy.js';
 import { Downloader } from './media/download.js';
+import { CircuitBreaker } from './providers/circuit-breaker.js';
 import { GeminiModerator } from './providers/gemini/gemini-moderator.js';
 import type { ImageModerator } from './providers/image-moderator.js';
 import { ProviderLimiter } from './providers/provider-limiter.js';
@@ -46,6 +47,8 @@ async function createImageModerator(config: Config, observer: ProviderObserver):
       thresholds: config.thresholds,
       retry: config.retry,
       limiter: new ProviderLimiter(config.sightengine.limits),
+      breaker: new CircuitBreaker('sightengine', config.providerFaults.circuitBreaker, observer),
+      deadlineMs: config.providerFaults.deadlineMs,
       observer,
     });
   }
@@ -63,10 +66,21 @@ export function selectTextModerator(config: Config, observer?: ProviderObserver)
       timeoutMs: config.gemini.timeoutMs,
       retry: config.retry,
       limiter: new ProviderLimiter(config.gemini.limits),
+      breaker: new CircuitBreaker('gemini', config.providerFaults.circuitBreaker, observer),
+      deadlineMs: config.providerFaults.deadlineMs,
       observer,
     });
   }
   return new LocalTextModerator({ observer });
+}
+
+/** Settings that let content through unjudged are allowed, but never silently. */
+function warnAboutOutageDecision(config: Config, logger: Logger): void {
+  if (config.providerFaults.outageDecision !== 'pass') return;
+  logger.warn(
+    { provider_outage_decision: 'pass' },
+    'PROVIDER_OUTAGE_DECISION=pass: while the image provider fails, images and videos are passed without being judged.',
+  );
 }
 
 /**
@@ -113,10 +127,12 @@ export async function buildDeps(config: Config, options: { logger?: Logger } = {
     timeoutMs: config.fetch.timeoutMs,
     maxRedirects: config.fetch.maxRedirects,
   });
+  warnAboutOutageDecision(config, logger);
   return {
     store,
     downloader,
     imageModerator,
+    outageDecision: config.providerFaults.outageDecision,
     inFlight: createImageInFlight(),
     textModerator: selectTextModerator(config, metrics),
     textLimits: config.text,

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitState } from './providers/circuit-breaker.js';
 import type { ProviderError } from './providers/provider-error.js';
 import type { ProviderObserver } from './providers/provider-observer.js';
 import type { VideoObserver } from './moderation/analyse-video.js';
@@ -24,6 +25,9 @@ export type DecisionRecord = {
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const ffmpegBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
+/** Gauge values of moderation_provider_circuit_state: higher is worse, so `> 0` means "not closed". */
+export const circuitStateValues: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
+
 /** Error kinds come partly from provider answers: keep the label set small and safe. */
 function errorKind(error: ProviderError): string {
   const kind = error.details.kind;
@@ -40,6 +44,8 @@ export class Metrics implements ProviderObserver, VideoObserver {
   private readonly providerDuration;
   private readonly providerErrors;
   private readonly providerRetries;
+  private readonly circuitState;
+  private readonly circuitRejections;
   private readonly ffmpegDuration;
 
   constructor(options: { poolStats?: (() => PoolStats) | undefined } = {}) {
@@ -91,6 +97,18 @@ export class Metrics implements ProviderObserver, VideoObserver {
     this.providerRetries = new Counter({
       name: 'moderation_provider_retries_total',
       help: 'Failed classifier calls tried again, by provider.',
+      labelNames: ['provider'] as const,
+      registers,
+    });
+    this.circuitState = new Gauge({
+      name: 'moderation_provider_circuit_state',
+      help: 'Circuit breaker of each paid provider: 0 closed (calls go through), 1 half-open (one probe call under way), 2 open (calls fail fast).',
+      labelNames: ['provider'] as const,
+      registers,
+    });
+    this.circuitRejections = new Counter({
+      name: 'moderation_provider_circuit_rejections_total',
+      help: 'Calls an open circuit failed at once, without reaching the provider, by provider.',
       labelNames: ['provider'] as const,
       registers,
     });
@@ -163,6 +181,14 @@ export class Metrics implements ProviderObserver, VideoObserver {
 
   retrying(provider: string): void {
     this.providerRetries.inc({ provider });
+  }
+
+  circuitChanged(provider: string, state: CircuitState): void {
+    this.circuitState.set({ provider }, circuitStateValues[state]);
+  }
+
+  circuitRejected(provider: string): void {
+    this.circuitRejections.inc({ provider });
   }
 
   ffmpegFinished(step: 'probe' | 'sample', seconds: number, outcome: 'ok' | 'error'): void {

@@ -34,6 +34,9 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ SHUTDOWN_TIMEOUT_MS: '-5' }, 'SHUTDOWN_TIMEOUT_MS'],
+    [{ PROVIDER_OUTAGE_DECISION: 'allow' }, 'PROVIDER_OUTAGE_DECISION'],
+    [{ PROVIDER_DEADLINE_MS: '0' }, 'PROVIDER_DEADLINE_MS'],
+    [{ CIRCUIT_BREAKER_FAILURES: '-1' }, 'CIRCUIT_BREAKER_FAILURES'],
   ])('refuses %o with a message naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
@@ -48,6 +51,13 @@ describe('configuration', () => {
   it('reads text settings, with the message kept in the log by default', () => {
     expect(loadConfig({}).text).toEqual({ maxChars: 10_000, contextMaxMessages: 20, contextMaxChars: 20_000, logContent: true });
     expect(loadConfig({ LOG_TEXT_CONTENT: 'false', TEXT_MAX_CHARS: '500' }).text).toMatchObject({ maxChars: 500, logContent: false });
+  });
+
+  it('holds content for review when a provider fails, unless told otherwise', () => {
+    expect(loadConfig({}).providerFaults).toEqual({ deadlineMs: 30_000, circuitBreaker: { failureThreshold: 5, cooldownMs: 30_000 }, outageDecision: 'review' });
+    expect(
+      loadConfig({ PROVIDER_OUTAGE_DECISION: 'flagged', PROVIDER_DEADLINE_MS: '5000', CIRCUIT_BREAKER_FAILURES: '0', CIRCUIT_BREAKER_COOLDOWN_MS: '200' }).providerFaults,
+    ).toEqual({ deadlineMs: 5_000, circuitBreaker: { failureThreshold: 0, cooldownMs: 200 }, outageDecision: 'flagged' });
   });
 
   it('reads logging and shutdown settings', () => {

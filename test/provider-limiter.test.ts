@@ -64,4 +64,30 @@ describe('provider limiter', () => {
     await expect(limiter.run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await limiter.run(async () => 'next')).toBe('next');
   });
+
+  it('gives up on a call still waiting for its slot when the signal aborts, and never runs it', async () => {
+    const limiter = new ProviderLimiter({ maxConcurrent: 1 });
+    let release: () => void = () => undefined;
+    const busy = limiter.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const controller = new AbortController();
+    let ran = false;
+    const queued = limiter.run(async () => void (ran = true), controller.signal);
+    controller.abort(new Error('deadline'));
+    await expect(queued).rejects.toThrow('deadline');
+    release();
+    await busy;
+    expect(await limiter.run(async () => 'next')).toBe('next');
+    expect(ran).toBe(false);
+  });
+
+  it('lets a call that has started finish: its own request handles the signal', async () => {
+    const limiter = new ProviderLimiter({ maxConcurrent: 1 });
+    const controller = new AbortController();
+    let finish: (value: string) => void = () => undefined;
+    const running = limiter.run(() => new Promise<string>((resolve) => (finish = resolve)), controller.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    finish('answered');
+    await expect(running).resolves.toBe('answered');
+  });
 });

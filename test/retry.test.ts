@@ -56,9 +56,38 @@ describe('withRetries', () => {
         throw failure(true, 20_000);
       },
       { maxRetries: 3, baseDelayMs: 1 },
-      controller.signal,
+      { signal: controller.signal },
     );
     await expect(result).rejects.toMatchObject({ name: 'ProviderError', message: 'failed' });
+  });
+
+  it('does not start a wait that would end past the deadline: the last failure is the answer', async () => {
+    let attempts = 0;
+    const first = failure(true, 5_000);
+    const result = withRetries(
+      async () => {
+        attempts++;
+        throw first;
+      },
+      { maxRetries: 3, baseDelayMs: 1 },
+      { deadlineAt: Date.now() + 1_000 },
+    );
+    await expect(result).rejects.toBe(first);
+    expect(attempts).toBe(1);
+  });
+
+  it('retries while the waits fit before the deadline', async () => {
+    let attempts = 0;
+    const result = withRetries(
+      async () => {
+        if (++attempts < 3) throw failure(true, 1);
+        return 'answered';
+      },
+      { maxRetries: 3, baseDelayMs: 1 },
+      { deadlineAt: Date.now() + 60_000 },
+    );
+    await expect(result).resolves.toBe('answered');
+    expect(attempts).toBe(3);
   });
 });
 

@@ -203,6 +203,29 @@ describe('SightengineModerator failures', () => {
     expect(calls).toBe(2);
   });
 
+  it('marks an error that blames the image as no fault of the provider', async () => {
+    fake.enqueue({ kind: 'json', status: 400, body: failureBody('media_error', 21, 'Image could not be decoded') });
+    const error = await providerError(moderator().moderate(image('clean')));
+    expect(error.details).toMatchObject({ kind: 'media_error', retryable: false });
+    expect(error.providerFault).toBe(false);
+  });
+
+  it('gives up at the deadline while still waiting for a call slot, without blaming the provider', async () => {
+    // Two moderators share one slot: the first holds it with a slow call, the second waits past its deadline.
+    const limiter = new ProviderLimiter({ maxConcurrent: 1 });
+    fake.enqueue({ kind: 'delay', ms: 1_000 });
+    const calls = await callsDuring(async () => {
+      const slow = moderator({ limiter }).moderate(image('clean'));
+      const error = await providerError(moderator({ limiter, deadlineMs: 150 }).moderate(image('clean')));
+      expect(error.details).toMatchObject({ kind: 'deadline', retryable: false });
+      expect(error.message).toMatch(/no free call slot within the deadline of 150 ms/);
+      expect(error.providerFault).toBe(false);
+      await expect(slow).resolves.toMatchObject({ decision: 'pass' });
+    });
+    // Only the slow call reached the provider.
+    expect(calls).toBe(1);
+  });
+
   it('gives up with a timeout error when no answer arrives within timeoutMs', async () => {
     fake.enqueue({ kind: 'delay', ms: 2_000 });
     const error = await providerError(moderator({ timeoutMs: 100, retry: { maxRetries: 0, baseDelayMs: 1 } }).moderate(image('clean')));

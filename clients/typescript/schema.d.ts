@@ -110,7 +110,7 @@ export interface paths {
         };
         /**
          * Readiness: the database answers and the image classifier is loaded
-         * @description Send traffic only while this answers 200. It checks that the database answers, that the offline image model is loaded (when it is the image classifier), and that the process is not shutting down. Paid providers are not called: an outage there gives `review` answers, not an unready service.
+         * @description Send traffic only while this answers 200. It checks that the database answers, that the offline image model is loaded (when it is the image classifier), and that the process is not shutting down. Paid providers are not called: an outage there gives the PROVIDER_OUTAGE_DECISION answer (`review` by default), not an unready service.
          */
         get: operations["readyz"];
         put?: never;
@@ -203,7 +203,7 @@ export interface components {
             /** @description Why, in words. */
             reason: string;
             /**
-             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).
+             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then the outage decision: `review` unless PROVIDER_OUTAGE_DECISION says otherwise).
              * @enum {string}
              */
             source: "provider" | "cache_exact" | "cache_near" | "local" | "error";
@@ -407,7 +407,7 @@ export interface components {
             /** @description Why, in words. */
             reason?: string;
             /**
-             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).
+             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then the outage decision: `review` unless PROVIDER_OUTAGE_DECISION says otherwise).
              * @enum {string}
              */
             source?: "provider" | "cache_exact" | "cache_near" | "local" | "error";
@@ -493,7 +493,7 @@ export interface components {
             review_details?: components["schemas"]["ReviewDetails"] & unknown;
             similar_items?: components["schemas"]["VideoSimilarItem"][];
             /**
-             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).
+             * @description How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then the outage decision: `review` unless PROVIDER_OUTAGE_DECISION says otherwise).
              * @enum {string}
              */
             source: "provider" | "cache_exact" | "cache_near" | "local" | "error";

@@ -9,6 +9,7 @@ import { ProviderError } from '../providers/provider-error.js';
 import type { Decision, ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedImage, SimilarImage, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
+import { outageReason } from './provider-outage.js';
 import { joinFlight, SingleFlight } from './single-flight.js';
 import { rememberJudgement, storedNeighbours } from './stored-judgements.js';
 import { inSlot, type WorkGate } from './work-gate.js';
@@ -44,6 +45,8 @@ export type ImageAnalysisDeps = {
   inFlight: ImageInFlight;
   /** Slots for new analyses, shared with video. */
   workGate: WorkGate;
+  /** The answer when the classifier fails (PROVIDER_OUTAGE_DECISION). */
+  outageDecision: Decision;
 };
 
 export type SimilarItem = { url: string | null; similarity: number; decision: Decision; labels: string[] };
@@ -178,11 +181,12 @@ async function askModerator(deps: ImageAnalysisDeps, image: Identified, trail: A
     };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
-    // An outage must not let content through, and must not fail the caller's upload with a 500:
-    // the image is held for review and nothing is cached, so the next request asks again.
-    const reason = `The image provider (${error.provider}) could not judge the image (${error.message}); held for human review.`;
-    Object.assign(trail, { decision: 'review', reason, source: 'error', error: error.message, rawResponse: error.details.rawResponse ?? null });
-    return { isDuplicate: false, decision: 'review', reason, reviewDetails: {}, similarItems, source: 'error', provider: error.provider };
+    // An outage must not fail the caller's upload with a 500, nor let content through unless so
+    // configured: the image gets the outage decision and nothing is cached, so the next request asks again.
+    const decision = deps.outageDecision;
+    const reason = outageReason(decision, 'the image', error);
+    Object.assign(trail, { decision, reason, source: 'error', error: error.message, rawResponse: error.details.rawResponse ?? null });
+    return { isDuplicate: false, decision, reason, reviewDetails: {}, similarItems, source: 'error', provider: error.provider };
   }
 }
 

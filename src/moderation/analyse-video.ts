@@ -11,9 +11,10 @@ import { encodeJpeg } from '../media/image-decode.js';
 import { sniffVideoFile } from '../media/media-type.js';
 import type { ImageModerator } from '../providers/image-moderator.js';
 import { ProviderError } from '../providers/provider-error.js';
-import { severity, type Decision, type ReviewDetails } from '../providers/thresholds.js';
+import { severity, worseDecision, type Decision, type ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedVideo, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
+import { outageReason } from './provider-outage.js';
 import { rememberJudgement, storedNeighbours } from './stored-judgements.js';
 import { joinFlight, type SingleFlight } from './single-flight.js';
 import { inSlot, type WorkGate } from './work-gate.js';
@@ -59,6 +60,8 @@ export type VideoAnalysisDeps = {
   /** Videos being judged now, by sha256: a second request for the same file waits for the first. */
   videosInFlight: SingleFlight<VideoAnalysis>;
   videoObserver?: VideoObserver | undefined;
+  /** The answer when the classifier fails (PROVIDER_OUTAGE_DECISION). */
+  outageDecision: Decision;
 };
 
 export type VideoSimilarItem = { url: string | null; similarity: number; decision: Decision; labels: string[]; matchedFramesRatio: number };
@@ -197,7 +200,8 @@ async function judgeVideo(deps: VideoAnalysisDeps, file: string, probe: VideoPro
   // A frame already found flagged decides the video, whatever another frame's provider call did;
   // short of that, a failure means part of the video was never seen: held for review.
   if (providerFailure && !answered.some((entry) => entry.judgement.decision === 'flagged')) {
-    return providerFailed(providerFailure, answered.length, sha256, audit);
+    const worstSeen = answered.reduce<Decision>((worst, entry) => worseDecision(worst, entry.judgement.decision), 'pass');
+    return providerFailed(providerFailure, worseDecision(deps.outageDecision, worstSeen), answered.length, sha256, audit);
   }
   if (answered.length === 0) throw new AppError('undecodable_media', 'No frame could be decoded from the video.');
 
@@ -397,13 +401,17 @@ function reuseStoredVideo(video: JudgedVideo, audit: AuditRecord): VideoAnalysis
   };
 }
 
-function providerFailed(error: ProviderError, framesAnalyzed: number, sha256: string, audit: AuditRecord): VideoAnalysis {
-  // As for images: an outage never lets a video through and never becomes a 500; nothing is stored.
-  const reason = `The image provider (${error.provider}) could not judge a frame (${error.message}); held for human review.`;
-  Object.assign(audit, { decision: 'review', reason, source: 'error', provider: error.provider, error: error.message, rawResponse: error.details.rawResponse ?? null });
+/**
+ * As for images, the outage decision, never a 500, and nothing stored. A frame judged before the
+ * failure still counts: with PROVIDER_OUTAGE_DECISION=pass, a frame already found worth a review
+ * keeps the video in review.
+ */
+function providerFailed(error: ProviderError, decision: Decision, framesAnalyzed: number, sha256: string, audit: AuditRecord): VideoAnalysis {
+  const reason = outageReason(decision, 'a frame', error);
+  Object.assign(audit, { decision, reason, source: 'error', provider: error.provider, error: error.message, rawResponse: error.details.rawResponse ?? null });
   return {
     isDuplicate: false,
-    decision: 'review',
+    decision,
     reason,
     framesAnalyzed,
     flaggedAtTimestamp: null,

@@ -12,6 +12,12 @@ export class ProviderError extends Error {
       retryAfterMs?: number;
       rawResponse?: unknown;
       cause?: unknown;
+      /**
+       * False when the failure says nothing bad about the provider's health: it blamed this request
+       * (an undecodable image, an argument error) or the call never reached it. Unset means true,
+       * except for cancelled calls. The circuit breaker counts only provider faults.
+       */
+      providerFault?: boolean;
     },
   ) {
     super(message, { cause: details.cause });
@@ -19,5 +25,9 @@ export class ProviderError extends Error {
 
   get retryable(): boolean {
     return this.details.retryable;
+  }
+
+  get providerFault(): boolean {
+    return this.details.providerFault ?? this.details.kind !== 'cancelled';
   }
 }

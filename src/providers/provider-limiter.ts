@@ -27,15 +27,40 @@ export class ProviderLimiter {
     this.spacingMs = options.maxPerSecond ? 1000 / options.maxPerSecond : 0;
   }
 
-  run<T>(call: () => Promise<T>): Promise<T> {
-    return this.limit(async () => {
-      if (this.spacingMs > 0) {
-        const now = this.clock.now();
-        const start = Math.max(now, this.nextStart);
-        this.nextStart = start + this.spacingMs;
-        if (start > now) await this.clock.sleep(start - now);
-      }
-      return call();
+  /**
+   * Runs `call` once a slot is free. When `signal` aborts while the call is still waiting for its
+   * slot, the returned promise rejects at once with the signal's reason and the call never runs;
+   * once the call has started, its own handling of the signal decides.
+   */
+  run<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!signal) return this.limit(() => this.start(call));
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<T>((resolve, reject) => {
+      let started = false;
+      const giveUp = () => {
+        if (!started) reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', giveUp, { once: true });
+      this.limit(async () => {
+        if (signal.aborted) throw signal.reason;
+        return this.start(async () => {
+          if (signal.aborted) throw signal.reason;
+          started = true;
+          return call();
+        });
+      })
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', giveUp));
     });
+  }
+
+  private async start<T>(call: () => Promise<T>): Promise<T> {
+    if (this.spacingMs > 0) {
+      const now = this.clock.now();
+      const start = Math.max(now, this.nextStart);
+      this.nextStart = start + this.spacingMs;
+      if (start > now) await this.clock.sleep(start - now);
+    }
+    return call();
   }
 }

@@ -1,3 +1,4 @@
+import type { CircuitState } from './circuit-breaker.js';
 import { ProviderError } from './provider-error.js';
 
 /**
@@ -9,6 +10,10 @@ export interface ProviderObserver {
   callFinished(provider: string, seconds: number, error?: ProviderError): void;
   /** A failed call is about to be tried again. */
   retrying(provider: string, error: ProviderError): void;
+  /** A provider's circuit breaker was created (closed) or changed state. */
+  circuitChanged(provider: string, state: CircuitState): void;
+  /** The open circuit refused a call, which therefore never reached the provider. */
+  circuitRejected(provider: string): void;
 }
 
 /**

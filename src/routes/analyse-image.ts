@@ -55,7 +55,7 @@ export const AnalyseImageResponseSchema = z
     reason: z.string().openapi({ description: 'Why, in words.' }),
     source: z
       .enum(['provider', 'cache_exact', 'cache_near', 'local', 'error'])
-      .openapi({ description: 'How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then `review`).' }),
+      .openapi({ description: 'How the decision was reached: a SightEngine call (`provider`), the offline classifier (`local`), an exact (sha256) or near (perceptual hash) earlier match, or a provider failure (then the outage decision: `review` unless PROVIDER_OUTAGE_DECISION says otherwise).' }),
     provider: z.string().openapi({ description: 'The classifier that judged the image (or the earlier image it matched): `sightengine` or `nsfwjs` (offline).' }),
     review_details: ReviewDetailsSchema.optional(),
     similar_items: z.array(SimilarItemSchema).optional().openapi({ description: 'Earlier images within the near-duplicate distance, closest first.' }),

@@ -54,7 +54,7 @@ export const readyzRoute = createRoute({
   security: optionalKeySecurity,
   summary: 'Readiness: the database answers and the image classifier is loaded',
   description:
-    'Send traffic only while this answers 200. It checks that the database answers, that the offline image model is loaded (when it is the image classifier), and that the process is not shutting down. Paid providers are not called: an outage there gives `review` answers, not an unready service.',
+    'Send traffic only while this answers 200. It checks that the database answers, that the offline image model is loaded (when it is the image classifier), and that the process is not shutting down. Paid providers are not called: an outage there gives the PROVIDER_OUTAGE_DECISION answer (`review` by default), not an unready service.',
   responses: {
     200: { description: 'Ready to serve.', content: { 'application/json': { schema: ReadinessSchema, example: { status: 'ok', checks: { database: 'ok', local_image_model: 'ok', shutdown: 'ok' } } } } },
     503: { description: 'Not ready; `checks` says which check failed.', content: { 'application/json': { schema: ReadinessSchema } } },

@@ -57,6 +57,8 @@ export type FakeGemini = {
   requests: RecordedGeminiRequest[];
   /** generateContent requests received. */
   readonly callCount: number;
+  /** generateContent requests whose connection closed before an answer was sent: the client gave up, or a scripted reset. */
+  readonly unansweredCount: number;
   /** Consumed in order, one per valid generateContent request, before normal judging. */
   enqueue(...scripts: GeminiScript[]): void;
   setJudge(judge: GeminiJudge): void;
@@ -202,6 +204,7 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
   const requests: RecordedGeminiRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let callCount = 0;
+  let unansweredCount = 0;
 
   function candidateResponse(request: RecordedGeminiRequest, model: string, candidate: Record<string, unknown>, answerText: string) {
     return {
@@ -344,6 +347,9 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
       return sendError(res, 404, 'NOT_FOUND', `Method not found: ${req.method ?? 'GET'} ${url.pathname}`);
     }
     callCount++;
+    res.on('close', () => {
+      if (!res.writableFinished) unansweredCount++;
+    });
 
     // Google reads the header first and also accepts `?key=`; tests assert separately that the query stays clean.
     const sentKey = request.headers['x-goog-api-key'] ?? url.searchParams.get('key') ?? undefined;
@@ -392,6 +398,9 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
     requests,
     get callCount() {
       return callCount;
+    },
+    get unansweredCount() {
+      return unansweredCount;
     },
     enqueue: (...scripts) => void queue.push(...scripts),
     setJudge: (next) => void (judge = next),

@@ -32,6 +32,8 @@ export type FakeSightengine = {
   apiSecret: string;
   requests: RecordedSightengineRequest[];
   readonly callCount: number;
+  /** check.json requests whose connection closed before an answer was sent: the client gave up, or a scripted reset. */
+  readonly unansweredCount: number;
   /** Most check.json requests open at the same time since the start (or the last reset). */
   readonly peakConcurrency: number;
   resetPeakConcurrency(): void;
@@ -133,6 +135,7 @@ export async function startFakeSightengine(
   let callCount = 0;
   let inFlight = 0;
   let peakConcurrency = 0;
+  let unansweredCount = 0;
   let latency: () => number = () => 0;
 
   async function answer(res: ServerResponse, request: RecordedSightengineRequest): Promise<void> {
@@ -206,7 +209,10 @@ export async function startFakeSightengine(
     callCount++;
     inFlight++;
     peakConcurrency = Math.max(peakConcurrency, inFlight);
-    res.on('close', () => inFlight--);
+    res.on('close', () => {
+      inFlight--;
+      if (!res.writableFinished) unansweredCount++;
+    });
     let parsed: Awaited<ReturnType<typeof parseRequest>>;
     try {
       parsed = await parseRequest(req, url);
@@ -239,6 +245,9 @@ export async function startFakeSightengine(
     requests,
     get callCount() {
       return callCount;
+    },
+    get unansweredCount() {
+      return unansweredCount;
     },
     get peakConcurrency() {
       return peakConcurrency;

@@ -1,9 +1,11 @@
 import { ApiError, GoogleGenAI, HarmBlockThreshold, HarmCategory, Type, type GenerateContentResponse, type Schema } from '@google/genai';
 import { z } from 'zod';
+import type { CircuitBreaker } from '../circuit-breaker.js';
+import { callProvider, type ProviderCallPolicy } from '../provider-call.js';
 import { ProviderError } from '../provider-error.js';
 import type { ProviderLimiter } from '../provider-limiter.js';
-import { observeCall, type ProviderObserver } from '../provider-observer.js';
-import { withRetries, type RetryPolicy } from '../retry.js';
+import type { ProviderObserver } from '../provider-observer.js';
+import type { RetryPolicy } from '../retry.js';
 import { isTextCategory, textCategories, type TextCategory, type TextInput, type TextModeration, type TextModerator } from '../text-moderator.js';
 import type { Decision } from '../thresholds.js';
 import { moderationPolicy } from './moderation-policy.js';
@@ -18,10 +20,14 @@ export type GeminiOptions = {
   apiKey: string;
   model: string;
   baseUrl: string;
+  /** Per attempt. */
   timeoutMs: number;
   retry: RetryPolicy;
   /** Shared by every call of the process, retries included. */
   limiter: ProviderLimiter;
+  breaker?: CircuitBreaker | undefined;
+  /** For all attempts of one message together (see provider-call.ts). */
+  deadlineMs?: number | undefined;
   observer?: ProviderObserver | undefined;
 };
 
@@ -73,20 +79,17 @@ export class GeminiModerator implements TextModerator {
   readonly name = PROVIDER;
   readonly source = 'provider' as const;
   private readonly client: GoogleGenAI;
+  private readonly policy: ProviderCallPolicy;
 
   constructor(private readonly options: GeminiOptions) {
     this.client = new GoogleGenAI({ apiKey: options.apiKey, httpOptions: { baseUrl: options.baseUrl } });
+    const { retry, limiter, breaker, deadlineMs, observer } = options;
+    this.policy = { provider: PROVIDER, retry, limiter, breaker, deadlineMs, observer };
   }
 
   async moderate(input: TextInput, signal?: AbortSignal): Promise<TextModeration> {
-    const { observer } = this.options;
     // Interpreted inside the call, so an unusable answer counts as that call's failure (never retried).
-    return withRetries(
-      () => this.options.limiter.run(() => observeCall(observer, PROVIDER, async () => interpret(await this.callOnce(input, signal)))),
-      this.options.retry,
-      signal,
-      (error) => observer?.retrying(PROVIDER, error),
-    );
+    return callProvider(this.policy, async (attemptSignal) => interpret(await this.callOnce(input, attemptSignal)), signal);
   }
 
   private async callOnce(input: TextInput, signal?: AbortSignal): Promise<GenerateContentResponse> {
@@ -124,8 +127,12 @@ function classify(error: unknown, timedOut: boolean, timeoutMs: number, signal?:
     const retryDelay = details.find((detail) => typeof detail.retryDelay === 'string')?.retryDelay;
     const retryAfterMs = retryDelay ? parseDuration(retryDelay) : undefined;
     const retryable = !badKey && !perDay && (error.status === 429 || error.status >= 500 || error.status === 408);
+    // A 400 other than a bad key, or a 413, objects to this request (its size, its content); it says
+    // nothing about Gemini's health. A bad key fails every call alike, so it counts as an outage.
+    const requestFault = !badKey && (error.status === 400 || error.status === 413);
     return new ProviderError(PROVIDER, summary, {
       retryable,
+      providerFault: !requestFault,
       kind: badKey ? 'credentials' : perDay ? 'daily_quota' : error.status === 429 ? 'rate_limited' : status || 'http_error',
       httpStatus: error.status,
       ...(retryAfterMs !== undefined && { retryAfterMs }),

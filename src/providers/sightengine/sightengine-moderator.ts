@@ -1,10 +1,12 @@
 import { Agent, FormData, request } from 'undici';
 import { decideFromScores, type ThresholdTable } from '../thresholds.js';
 import type { ImageInput, ImageModeration, ImageModerator } from '../image-moderator.js';
+import type { CircuitBreaker } from '../circuit-breaker.js';
+import { callProvider, type ProviderCallPolicy } from '../provider-call.js';
 import { ProviderError } from '../provider-error.js';
 import type { ProviderLimiter } from '../provider-limiter.js';
-import { observeCall, type ProviderObserver } from '../provider-observer.js';
-import { parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
+import type { ProviderObserver } from '../provider-observer.js';
+import { parseRetryAfter, type RetryPolicy } from '../retry.js';
 import { extractScores } from './sightengine-scores.js';
 
 /**
@@ -19,11 +21,15 @@ export type SightengineOptions = {
   apiUser: string;
   apiSecret: string;
   models: string[];
+  /** Per attempt. */
   timeoutMs: number;
   thresholds: ThresholdTable;
   retry: RetryPolicy;
   /** Shared by every call of the process, retries included. */
   limiter: ProviderLimiter;
+  breaker?: CircuitBreaker | undefined;
+  /** For all attempts of one image together (see provider-call.ts). */
+  deadlineMs?: number | undefined;
   observer?: ProviderObserver | undefined;
 };
 
@@ -36,6 +42,8 @@ export function responseKey(model: string): string {
 
 // Error types SightEngine documents; only server-side trouble and throughput limits are worth a retry.
 const retryableErrorTypes = new Set(['api_error', 'unknown_error']);
+// Error types that blame the request (this image, these arguments), not the provider's health.
+const requestErrorTypes = new Set(['argument_error', 'media_error']);
 const THROUGHPUT_LIMIT_CODE = 37;
 
 export class SightengineModerator implements ImageModerator {
@@ -43,19 +51,16 @@ export class SightengineModerator implements ImageModerator {
   readonly source = 'provider' as const;
   readonly pixelSize = null;
   private readonly agent: Agent;
+  private readonly policy: ProviderCallPolicy;
 
   constructor(private readonly options: SightengineOptions) {
     this.agent = new Agent({ headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connect: { timeout: 10_000 } });
+    const { retry, limiter, breaker, deadlineMs, observer } = options;
+    this.policy = { provider: PROVIDER, retry, limiter, breaker, deadlineMs, observer };
   }
 
   async moderate(input: ImageInput, signal?: AbortSignal): Promise<ImageModeration> {
-    const { observer } = this.options;
-    const raw = await withRetries(
-      () => this.options.limiter.run(() => observeCall(observer, PROVIDER, () => this.callOnce(input, signal))),
-      this.options.retry,
-      signal,
-      (error) => observer?.retrying(PROVIDER, error),
-    );
+    const raw = await callProvider(this.policy, (attemptSignal) => this.callOnce(input, attemptSignal), signal);
     const scores = extractScores(raw);
     const { decision, reason, details } = decideFromScores(scores, this.options.thresholds);
     return { decision, reason, details, scores, provider: PROVIDER, rawResponse: raw, cacheable: true };
@@ -125,6 +130,7 @@ export class SightengineModerator implements ImageModerator {
       throw new ProviderError(PROVIDER, `${error.type ?? 'error'} ${error.code ?? ''}: ${error.message ?? 'no message'}`.trim(), {
         retryable: throughput || retryableErrorTypes.has(error.type ?? '') || statusCode >= 500,
         kind: error.type ?? 'failure',
+        providerFault: !requestErrorTypes.has(error.type ?? ''),
         httpStatus: statusCode,
         ...(retryAfterMs !== undefined && { retryAfterMs }),
         rawResponse: body,
