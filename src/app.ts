@@ -3,11 +3,12 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './http/app-env.js';
 import { errorResponse, toAppError, validationError } from './http/error-handler.js';
 import { requireApiKey, type ApiKey } from './http/auth.js';
-import { auditTrail, observeRequests, requestId, type Observability } from './http/middleware.js';
+import { auditTrail, observeRequests, requestId, requireDatabase, type Observability } from './http/middleware.js';
 import { rateLimit, TokenBuckets } from './http/rate-limit.js';
 import type { PublicEndpoint } from './config.js';
 import { AppError } from './errors.js';
 import { registerRoutes, type RouteDeps } from './routes/index.js';
+import type { DatabaseGate } from './store/guarded-store.js';
 
 /** Who may call, how often, and how much at once. */
 export type AccessSettings = {
@@ -16,7 +17,7 @@ export type AccessSettings = {
   rateLimit: { perSecond: number; burst: number } | null;
 };
 
-export type AppDeps = RouteDeps & Observability & { access: AccessSettings };
+export type AppDeps = RouteDeps & Observability & { access: AccessSettings; databaseGate: DatabaseGate };
 
 const publicPaths: Record<AccessSettings['publicEndpoints'][number], (path: string) => boolean> = {
   docs: (path) => path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/'),
@@ -50,6 +51,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   if (deps.access.rateLimit && deps.access.apiKeys.length > 0) {
     app.use('/analyse/*', rateLimit(new TokenBuckets(deps.access.rateLimit.perSecond, deps.access.rateLimit.burst)));
   }
+  // After the key check, so an unknown caller learns nothing about the database.
+  app.use('/analyse/*', requireDatabase(deps.databaseGate));
   // Checked while the body streams in, before any JSON parsing buffers it.
   app.use(
     '/analyse/*',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ApiKey } from './http/auth.js';
 import { z } from 'zod';
 import type { VideoLimits } from './moderation/analyse-video.js';
@@ -9,6 +10,7 @@ import { localImageModels, type LocalImageModel } from './providers/local/local-
 import type { ProviderLimits } from './providers/provider-limiter.js';
 import type { CircuitBreakerSettings } from './providers/circuit-breaker.js';
 import { logLevels, type LogSettings } from './logging.js';
+import { sqliteFilePath } from './store/database-url.js';
 
 /**
  * The one place that reads process.env. Everything else receives a typed Config.
@@ -46,6 +48,9 @@ const envSchema = z.object({
       message: 'must start with mysql://, mariadb:// or sqlite:',
     }),
   DATABASE_POOL_SIZE: integer(1, 200).default(10),
+  DATABASE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  AUDIT_SPOOL_PATH: z.string().optional(),
+  AUDIT_SPOOL_MAX_BYTES: integer(0, Number.MAX_SAFE_INTEGER).default(256 * 1024 * 1024),
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000).default(10_000),
 
@@ -128,6 +133,10 @@ export type Config = {
   analyses: { maxConcurrent: number; maxQueued: number };
   databaseUrl: string;
   databasePoolSize: number;
+  /** Longest a request waits for the database (MySQL: a connection and the query; SQLite: another process's write lock). */
+  databaseTimeoutMs: number;
+  /** Where moderation_log rows wait while the database cannot take them; maxBytes 0 turns the spool off. */
+  auditSpool: { path: string; maxBytes: number };
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
   log: LogSettings;
@@ -192,6 +201,13 @@ export function parseApiKeys(text: string, variable: string, options: { comments
     if (!/^[\w.-]{1,64}$/.test(name)) throw new Error(`${variable}: "${name}" is not a valid key name (letters, digits, . _ -)`);
     return { name, key };
   });
+}
+
+/** Beside the SQLite file (in ./data by default); for MySQL in ./data. */
+function defaultAuditSpoolPath(databaseUrl: string): string {
+  const sqliteFile = sqliteFilePath(databaseUrl);
+  if (sqliteFile === null || sqliteFile === ':memory:') return './data/audit-spool.jsonl';
+  return join(dirname(sqliteFile), 'audit-spool.jsonl');
 }
 
 /** Parses and validates the environment; throws ConfigError naming every bad variable. */
@@ -263,6 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     analyses: { maxConcurrent: e.MAX_CONCURRENT_ANALYSES, maxQueued: e.MAX_QUEUED_ANALYSES },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
+    auditSpool: { path: e.AUDIT_SPOOL_PATH ?? defaultAuditSpoolPath(e.DATABASE_URL), maxBytes: e.AUDIT_SPOOL_MAX_BYTES },
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },

@@ -18,6 +18,9 @@ import type { AppDeps } from './app.js';
 import { createLogger, type Logger } from './logging.js';
 import { Metrics } from './metrics.js';
 import type { ProviderObserver } from './providers/provider-observer.js';
+import { AuditLog } from './store/audit-log.js';
+import { AuditSpool } from './store/audit-spool.js';
+import { GuardedStore } from './store/guarded-store.js';
 import { openStore } from './store/open-store.js';
 
 /** Everything the app needs, built once at start-up from the configuration. */
@@ -86,22 +89,48 @@ function warnAboutOutageDecision(config: Config, logger: Logger): void {
 /**
  * Opens the store and applies migrations; the caller owns `close()`. The logger is made from the
  * configuration unless one is given (tests pass one that writes to a stream they read).
+ *
+ * A database that cannot be reached does not stop start-up: the store keeps trying in the
+ * background and refuses requests until then. One that answers but cannot be used (credentials,
+ * unknown database, a broken migration) does; `onDatabaseFatal` hears of it when that is found
+ * out only later, in the background.
  */
-export async function buildDeps(config: Config, options: { logger?: Logger } = {}): Promise<Deps> {
+export async function buildDeps(config: Config, options: { logger?: Logger; onDatabaseFatal?: (error: unknown) => void } = {}): Promise<Deps> {
   const logger = options.logger ?? createLogger(config.log);
-  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, logger });
-  const metrics = new Metrics({ poolStats: store.poolStats?.bind(store) });
+  const store = new GuardedStore(openStore(config.databaseUrl, { poolSize: config.databasePoolSize, timeoutMs: config.databaseTimeoutMs, logger }), {
+    timeoutMs: config.databaseTimeoutMs,
+    logger,
+    onFatal: options.onDatabaseFatal,
+  });
+  let spool: AuditSpool;
   try {
-    await store.migrate();
+    spool = await AuditSpool.open(config.auditSpool);
   } catch (error) {
     await store.close().catch(() => undefined);
+    throw new Error(`AUDIT_SPOOL_PATH (${config.auditSpool.path}) is not usable: ${(error as Error).message}`, { cause: error });
+  }
+  const databaseReady = () => store.state === 'ready';
+  const metrics = new Metrics({ poolStats: store.poolStats, durability: { databaseReady, spoolBacklog: () => spool.backlog() } });
+  const auditLog = new AuditLog({ store, spool, logger, observer: metrics, databaseReady });
+  // Whenever the database answers (at start-up, after an outage) the rows spooled meanwhile go in.
+  store.onReady(() => void auditLog.replay());
+  // The replay stops before the store closes, so no row is mistaken for one the database refused.
+  const closeStorage = async () => {
+    await auditLog.close();
+    await store.close();
+  };
+  try {
+    await store.start();
+  } catch (error) {
+    await closeStorage().catch(() => undefined);
     throw error;
   }
+  auditLog.startReplaying();
   let imageModerator: Awaited<ReturnType<typeof createImageModerator>>;
   try {
     imageModerator = await createImageModerator(config, metrics);
   } catch (error) {
-    await store.close().catch(() => undefined);
+    await closeStorage().catch(() => undefined);
     throw error;
   }
   let ffmpeg: FfmpegBinaries;
@@ -110,7 +139,7 @@ export async function buildDeps(config: Config, options: { logger?: Logger } = {
     ffmpeg = locateFfmpeg(config.ffmpeg);
     ffmpegVersion = checkFfmpeg(ffmpeg);
   } catch (error) {
-    await store.close().catch(() => undefined);
+    await closeStorage().catch(() => undefined);
     throw new Error(`ffmpeg is not usable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   try {
@@ -118,7 +147,7 @@ export async function buildDeps(config: Config, options: { logger?: Logger } = {
     mkdirSync(config.video.tempDir, { recursive: true });
     accessSync(config.video.tempDir, constants.W_OK);
   } catch (error) {
-    await store.close().catch(() => undefined);
+    await closeStorage().catch(() => undefined);
     throw new Error(`VIDEO_TEMP_DIR (${config.video.tempDir}) is not a writable folder: ${(error as Error).message}`, { cause: error });
   }
   const downloader = new Downloader({
@@ -149,8 +178,10 @@ export async function buildDeps(config: Config, options: { logger?: Logger } = {
     metrics,
     videoObserver: metrics,
     lifecycle: { draining: false },
+    databaseGate: store,
+    auditLog,
     async close() {
-      await Promise.allSettled([downloader.close(), imageModerator.close?.(), store.close()]);
+      await Promise.allSettled([downloader.close(), imageModerator.close?.(), closeStorage()]);
     },
   };
 }

@@ -15,6 +15,7 @@ export const errorCodes = [
   'rate_limited',
   'overloaded',
   'audit_unavailable',
+  'database_unavailable',
   'internal_error',
 ] as const;
 

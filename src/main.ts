@@ -21,8 +21,14 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.log);
   let deps: Deps;
+  // The database came up but cannot be used (found by the background attempts): what start-up refuses.
+  const onDatabaseFatal = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.fatal({ error: message }, `Start-up failed: ${message}`);
+    void Promise.resolve(deps?.close()).finally(() => process.exit(1));
+  };
   try {
-    deps = await buildDeps(config, { logger });
+    deps = await buildDeps(config, { logger, onDatabaseFatal });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ error: message }, `Start-up failed: ${message}`);

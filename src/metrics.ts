@@ -4,6 +4,8 @@ import type { ProviderError } from './providers/provider-error.js';
 import type { ProviderObserver } from './providers/provider-observer.js';
 import type { VideoObserver } from './moderation/analyse-video.js';
 import type { ContentType, DecisionSource, PoolStats } from './store/store.js';
+import type { AuditObserver, ReplayOutcome } from './store/audit-log.js';
+import type { SpoolBacklog } from './store/audit-spool.js';
 
 /**
  * The service's Prometheus metrics, served by GET /metrics. The only module that imports
@@ -34,7 +36,13 @@ function errorKind(error: ProviderError): string {
   return /^[A-Za-z_]{1,40}$/.test(kind) ? kind.toLowerCase() : 'other';
 }
 
-export class Metrics implements ProviderObserver, VideoObserver {
+/** Read when scraped: the database's availability and the audit spool's backlog. */
+export type DurabilitySources = {
+  databaseReady: () => boolean;
+  spoolBacklog: () => SpoolBacklog;
+};
+
+export class Metrics implements ProviderObserver, VideoObserver, AuditObserver {
   readonly registry = new Registry();
   private readonly httpRequests;
   private readonly httpDuration;
@@ -47,8 +55,10 @@ export class Metrics implements ProviderObserver, VideoObserver {
   private readonly circuitState;
   private readonly circuitRejections;
   private readonly ffmpegDuration;
+  private readonly auditSpooled;
+  private readonly auditReplayed;
 
-  constructor(options: { poolStats?: (() => PoolStats) | undefined } = {}) {
+  constructor(options: { poolStats?: (() => PoolStats) | undefined; durability?: DurabilitySources | undefined } = {}) {
     const registers = [this.registry];
     this.httpRequests = new Counter({
       name: 'moderation_http_requests_total',
@@ -150,6 +160,44 @@ export class Metrics implements ProviderObserver, VideoObserver {
         },
       });
     }
+    this.auditSpooled = new Counter({
+      name: 'moderation_audit_spooled_rows_total',
+      help: 'moderation_log rows written to the local audit spool because the database could not take them.',
+      registers,
+    });
+    this.auditReplayed = new Counter({
+      name: 'moderation_audit_replayed_rows_total',
+      help: 'Spooled rows replayed, by outcome: inserted into moderation_log, duplicate (already stored), set_aside (unreadable or refused, kept in the .corrupt file).',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    const durability = options.durability;
+    if (durability) {
+      new Gauge({
+        name: 'moderation_database_up',
+        help: '1 while the database is reached and migrated, 0 from start-up until then and during an outage.',
+        registers,
+        collect() {
+          this.set(durability.databaseReady() ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'moderation_audit_spool_rows',
+        help: 'Rows waiting in the audit spool for the database.',
+        registers,
+        collect() {
+          this.set(durability.spoolBacklog().rows);
+        },
+      });
+      new Gauge({
+        name: 'moderation_audit_spool_bytes',
+        help: 'Size of the audit spool files waiting for replay (at most AUDIT_SPOOL_MAX_BYTES).',
+        registers,
+        collect() {
+          this.set(durability.spoolBacklog().bytes);
+        },
+      });
+    }
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -193,5 +241,13 @@ export class Metrics implements ProviderObserver, VideoObserver {
 
   ffmpegFinished(step: 'probe' | 'sample', seconds: number, outcome: 'ok' | 'error'): void {
     this.ffmpegDuration.observe({ step, outcome }, seconds);
+  }
+
+  auditRowsSpooled(count: number): void {
+    this.auditSpooled.inc(count);
+  }
+
+  auditRowsReplayed(outcome: ReplayOutcome, count: number): void {
+    this.auditReplayed.inc({ outcome }, count);
   }
 }

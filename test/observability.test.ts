@@ -112,10 +112,11 @@ describe('request logs', () => {
   });
 
   it('logs failures at level error, with the stack of an unexpected one, and still nothing secret', async () => {
-    // A store closed under the app: the lookup fails unexpectedly, then the audit row cannot be written.
+    // A store closed under the app: the lookup fails unexpectedly, then the audit row cannot be
+    // written, and with the spool off it is kept nowhere.
     const other = await createSqliteDatabase();
     const capture = captureLogs();
-    const deps = await buildDeps(loadConfig({ DATABASE_URL: other.url, IMAGE_PROVIDER: 'sightengine', SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 'fake-secret-never-logged', SIGHTENGINE_BASE_URL: 'http://127.0.0.1:9/1.0' }), {
+    const deps = await buildDeps(loadConfig({ DATABASE_URL: other.url, AUDIT_SPOOL_MAX_BYTES: '0', IMAGE_PROVIDER: 'sightengine', SIGHTENGINE_API_USER: 'u', SIGHTENGINE_API_SECRET: 'fake-secret-never-logged', SIGHTENGINE_BASE_URL: 'http://127.0.0.1:9/1.0' }), {
       logger: capture.logger,
     });
     try {

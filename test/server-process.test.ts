@@ -1,39 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startContentServer, type ContentServer } from './helpers/content-server.js';
 import { createSqliteDatabase, type TestDatabase } from './helpers/databases.js';
 import { patternImage } from './helpers/images.js';
+import { exitOf, startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
 /** The service as a user runs it: `tsx src/main.ts`, real sockets, real signals. */
-
-type Running = { child: ChildProcess; origin: string; output: () => string; until: (text: string) => Promise<void> };
-
-async function startService(env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  /** Resolves once the output contains `text`. */
-  const until = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!output.includes(text)) return;
-        child.stdout?.off('data', check);
-        resolve();
-      };
-      child.stdout?.on('data', check);
-      child.once('exit', (code) => reject(new Error(`service exited with ${code} before printing "${text}":\n${output}`)));
-      check();
-    });
-  await until('listening on http');
-  const origin = /listening on (http:\/\/[^\s"]+)/.exec(output)?.[1] as string;
-  return { child, origin, output: () => output, until };
-}
 
 /** Resolves with the error code of a new TCP connection to `origin` (undefined when it connects). */
 function connectionError(origin: string): Promise<string | undefined> {
@@ -64,21 +37,15 @@ function heldImage(content: ContentServer, path: string, image: Buffer) {
 const postImage = (origin: string, url: string) =>
   fetch(`${origin}/analyse/image`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, user_uuid: 'u-1' }) });
 
-async function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return code;
-}
-
 describe('the service process', () => {
   let database: TestDatabase;
   let content: ContentServer;
-  let service: Running;
+  let service: ServiceProcess;
 
   beforeAll(async () => {
     database = await createSqliteDatabase();
     content = await startContentServer();
-    service = await startService({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' });
+    service = await startServiceProcess({ DATABASE_URL: database.url, FETCH_ALLOW_PRIVATE: '127.0.0.1/32' });
   });
 
   afterAll(async () => {
@@ -136,7 +103,7 @@ describe('the service process', () => {
 
   it('cuts off requests still open at SHUTDOWN_TIMEOUT_MS and exits 1', async () => {
     // A remote image provider (never reached here) spares loading the offline model.
-    const other = await startService({
+    const other = await startServiceProcess({
       DATABASE_URL: database.url,
       FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
       SHUTDOWN_TIMEOUT_MS: '200',

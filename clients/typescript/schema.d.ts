@@ -329,7 +329,7 @@ export interface components {
              * @description Stable machine-readable error code.
              * @enum {string}
              */
-            code: "invalid_request" | "body_too_large" | "url_not_allowed" | "fetch_failed" | "media_too_large" | "unsupported_media_type" | "undecodable_media" | "not_found" | "unauthorized" | "rate_limited" | "overloaded" | "audit_unavailable" | "internal_error";
+            code: "invalid_request" | "body_too_large" | "url_not_allowed" | "fetch_failed" | "media_too_large" | "unsupported_media_type" | "undecodable_media" | "not_found" | "unauthorized" | "rate_limited" | "overloaded" | "audit_unavailable" | "database_unavailable" | "internal_error";
             /** @description What went wrong, for a human. */
             detail: string;
             /** @description For invalid_request: each offending field and what is wrong with it. */
@@ -430,7 +430,7 @@ export interface components {
             /** @description Why this item has no decision; the same codes as the single-image endpoint. */
             error?: {
                 /** @enum {string} */
-                code: "invalid_request" | "body_too_large" | "url_not_allowed" | "fetch_failed" | "media_too_large" | "unsupported_media_type" | "undecodable_media" | "not_found" | "unauthorized" | "rate_limited" | "overloaded" | "audit_unavailable" | "internal_error";
+                code: "invalid_request" | "body_too_large" | "url_not_allowed" | "fetch_failed" | "media_too_large" | "unsupported_media_type" | "undecodable_media" | "not_found" | "unauthorized" | "rate_limited" | "overloaded" | "audit_unavailable" | "database_unavailable" | "internal_error";
                 detail: string;
             };
         };
@@ -620,7 +620,7 @@ export interface components {
             /** @description Each check and its result. */
             checks: {
                 /**
-                 * @description The database answers a query.
+                 * @description The database has been reached, migrated, and answers (on SQLite: its write lock can be taken). `failed` from start-up until then, and during an outage.
                  * @enum {string}
                  */
                 database: "ok" | "failed";
@@ -771,7 +771,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The service is at capacity (code overloaded; retry after Retry-After), or the audit log could not be written so no answer is given (code audit_unavailable). */
+            /** @description The service is at capacity (code overloaded), its database is unavailable (code database_unavailable), or the audit row could be written neither to the database nor to the local spool so no answer is given (code audit_unavailable). Retry after the Retry-After header's seconds when it is present. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -897,7 +897,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The service is at capacity (code overloaded; retry after Retry-After), or the audit log could not be written so no answer is given (code audit_unavailable). */
+            /** @description The service is at capacity (code overloaded), its database is unavailable (code database_unavailable), or the audit row could be written neither to the database nor to the local spool so no answer is given (code audit_unavailable). Retry after the Retry-After header's seconds when it is present. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1039,7 +1039,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The service is at capacity (code overloaded; retry after Retry-After), or the audit log could not be written so no answer is given (code audit_unavailable). */
+            /** @description The service is at capacity (code overloaded), its database is unavailable (code database_unavailable), or the audit row could be written neither to the database nor to the local spool so no answer is given (code audit_unavailable). Retry after the Retry-After header's seconds when it is present. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1165,7 +1165,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The service is at capacity (code overloaded; retry after Retry-After), or the audit log could not be written so no answer is given (code audit_unavailable). */
+            /** @description The service is at capacity (code overloaded), its database is unavailable (code database_unavailable), or the audit row could be written neither to the database nor to the local spool so no answer is given (code audit_unavailable). Retry after the Retry-After header's seconds when it is present. */
             503: {
                 headers: {
                     [name: string]: unknown;

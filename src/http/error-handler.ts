@@ -20,6 +20,7 @@ const statusByCode: Record<ErrorCode, ContentfulStatusCode> = {
   rate_limited: 429,
   overloaded: 503,
   audit_unavailable: 503,
+  database_unavailable: 503,
   internal_error: 500,
 };
 

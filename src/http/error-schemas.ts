@@ -58,7 +58,7 @@ export const analyseErrorResponses = {
     detail: 'An unexpected error occurred. Quote the request_id when reporting it.',
   }),
   503: errorContent(
-    'The service is at capacity (code overloaded; retry after Retry-After), or the audit log could not be written so no answer is given (code audit_unavailable).',
+    "The service is at capacity (code overloaded), its database is unavailable (code database_unavailable), or the audit row could be written neither to the database nor to the local spool so no answer is given (code audit_unavailable). Retry after the Retry-After header's seconds when it is present.",
     { code: 'overloaded', detail: 'The service is at capacity; retry in a few seconds.' },
   ),
 } as const;

@@ -5,7 +5,9 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditRecord } from '../moderation/audit-record.js';
-import type { ContentType, ModerationLogEntry, Store } from '../store/store.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { DatabaseGate } from '../store/guarded-store.js';
+import type { ContentType, ModerationLogEntry } from '../store/store.js';
 import type { AppEnv } from './app-env.js';
 import { errorResponse } from './error-handler.js';
 
@@ -72,8 +74,9 @@ function contentTypeOf(path: string): ContentType {
 
 /**
  * Writes exactly one moderation_log row per /analyse/* request, whatever happened (success,
- * 4xx, 5xx), before the response leaves. A request whose row cannot be written gets a 503 instead
- * of its answer: the service never gives a decision it has no record of.
+ * 4xx, 5xx), before the response leaves: into the database, or, when it cannot take the row, into
+ * the audit spool. Only a request whose row reaches neither gets a 503 instead of its answer: the
+ * service never gives a decision it has no record of.
  */
 export function auditTrail(deps: AuditDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -93,15 +96,15 @@ export function auditTrail(deps: AuditDeps): MiddlewareHandler<AppEnv> {
   };
 }
 
-export type AuditDeps = Observability & { store: Store };
+export type AuditDeps = Observability & { auditLog: AuditLog };
 
 /**
- * Writes one moderation_log row and counts its decision; false (and a log line) when the store
- * refuses it, in which case the caller gets no decision and none is counted.
+ * Writes one moderation_log row (or spools it) and counts its decision; false (and a log line) when
+ * it could be kept nowhere, in which case the caller gets no decision and none is counted.
  */
-export async function appendAuditRow({ store, logger, metrics }: AuditDeps, entry: ModerationLogEntry & Pick<AuditRecord, 'joinedInFlight'>): Promise<boolean> {
+export async function appendAuditRow({ auditLog, logger, metrics }: AuditDeps, entry: ModerationLogEntry & Pick<AuditRecord, 'joinedInFlight'>): Promise<boolean> {
   try {
-    await store.appendLog(entry);
+    await auditLog.write(entry);
   } catch (error) {
     logger.error({ request_id: entry.requestId, error: error instanceof Error ? error.message : String(error) }, 'moderation_log write failed');
     return false;
@@ -114,4 +117,17 @@ export async function appendAuditRow({ store, logger, metrics }: AuditDeps, entr
 
 export function auditUnavailable(): AppError {
   return new AppError('audit_unavailable', 'The audit log could not be written, so the request was not answered. Retry later.');
+}
+
+/**
+ * Refuses /analyse/* at once while the database is unavailable, before any download or provider
+ * call: the answer could be neither looked up nor stored. The refusal still leaves its audit row
+ * (in the spool).
+ */
+export function requireDatabase(gate: DatabaseGate): MiddlewareHandler<AppEnv> {
+  return async (_c, next) => {
+    const refusal = gate.refusal();
+    if (refusal) throw refusal;
+    await next();
+  };
 }

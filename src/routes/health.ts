@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { AppError } from '../errors.js';
 import type { AppEnv } from '../http/app-env.js';
 import { analyseErrorResponses, optionalKeySecurity } from '../http/error-schemas.js';
 import type { ImageModerator } from '../providers/image-moderator.js';
@@ -20,7 +21,9 @@ const ReadinessSchema = z
     status: z.enum(['ok', 'unavailable']),
     checks: z
       .object({
-        database: CheckSchema.openapi({ description: 'The database answers a query.' }),
+        database: CheckSchema.openapi({
+          description: 'The database has been reached, migrated, and answers (on SQLite: its write lock can be taken). `failed` from start-up until then, and during an outage.',
+        }),
         local_image_model: CheckSchema.optional().openapi({
           description: 'Only when images are judged by the offline classifier: its model is loaded and has answered.',
         }),
@@ -68,9 +71,12 @@ export function registerHealth(app: OpenAPIHono<AppEnv>, deps: HealthDeps): void
     const failures: string[] = [];
     const database = await deps.store.ping().then(
       () => 'ok' as const,
-      () => 'failed' as const,
+      (error: unknown) => {
+        // The store says whether it is still connecting or has lost the database.
+        failures.push(error instanceof AppError && error.code === 'database_unavailable' ? error.detail : 'The database does not answer.');
+        return 'failed' as const;
+      },
     );
-    if (database === 'failed') failures.push('The database does not answer.');
     const modelLoaded = deps.imageModerator.modelLoaded?.();
     if (modelLoaded === false) failures.push('The local image model is not loaded.');
     if (deps.lifecycle.draining) failures.push('The service is shutting down.');

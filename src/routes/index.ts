@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
-import type { Observability } from '../http/middleware.js';
+import type { AuditDeps } from '../http/middleware.js';
 import { securitySchemes } from '../http/error-schemas.js';
 import type { ImageAnalysisDeps } from '../moderation/analyse-image.js';
 import type { TextAnalysisDeps } from '../moderation/analyse-text.js';
@@ -21,7 +21,7 @@ export type RouteDeps = ImageAnalysisDeps &
   TextAnalysisDeps &
   VideoAnalysisDeps &
   HealthDeps &
-  Observability & { store: Store; maxBodyBytes: number };
+  AuditDeps & { store: Store; maxBodyBytes: number };
 
 /** Every documented route, in the order they appear in the OpenAPI document. */
 const documentedRoutes = [analyseImageRoute, analyseImagesBatchRoute, analyseVideoRoute, analyseTextRoute, healthzRoute, readyzRoute, metricsRoute, dashboardRoute];

@@ -243,6 +243,9 @@ export const insertLogSql = `INSERT INTO moderation_log (${logColumns.join(', ')
 
 const truncate = (value: string | null | undefined, length: number) => (value === null || value === undefined ? null : value.slice(0, length));
 
+/** The same insert with created_at given (a row replayed later keeps the time of its request). */
+export const insertDelayedLogSql = `INSERT INTO moderation_log (${logColumns.join(', ')}, created_at) VALUES (${placeholdersFor(logColumns.length + 1)})`;
+
 export function logParams(entry: ModerationLogEntry): (string | number | null)[] {
   return [
     entry.requestId,

@@ -100,6 +100,12 @@ export type ModerationLogEntry = {
   rawResponse?: unknown;
 };
 
+/**
+ * A moderation_log row written later than its request (replayed from the audit spool), carrying the
+ * time it was meant to be written: `YYYY-MM-DD HH:MM:SS.mmm`, UTC.
+ */
+export type DelayedLogEntry = ModerationLogEntry & { createdAt: string };
+
 /** A row of moderation_log as read back (tests, future admin endpoints). */
 export type ModerationLogRow = Required<Omit<ModerationLogEntry, 'rawResponse'>> & { rawResponse: unknown; createdAt: string };
 
@@ -171,12 +177,24 @@ export interface Store {
   /** Stores a text judgement; when the same digest and provider are stored already the earlier row wins. */
   saveJudgedText(text: NewJudgedText): Promise<void>;
   appendLog(entry: ModerationLogEntry): Promise<void>;
+  /**
+   * Inserts the rows whose request_id is not in moderation_log yet and skips the others, so a row
+   * replayed twice is still stored once. Returns how many were inserted.
+   */
+  appendLogsIfAbsent(entries: DelayedLogEntry[]): Promise<number>;
   findLogByRequestId(requestId: string): Promise<ModerationLogRow | null>;
   /** The analyst views over `range`, with the `topUsers` most-flagged users of the range. */
   dashboardSummary(range: DayRange, options: { topUsers: number }): Promise<DashboardSummary>;
   /** Bytes on disk per table, indexes included (capacity planning, the index benchmark). */
   tableSizes(): Promise<Record<string, number>>;
+  /** Succeeds when the database answers and would accept a write. */
   ping(): Promise<void>;
+  /**
+   * Whether an error thrown by this store means the database cannot be reached or written right now
+   * (connection refused or lost, server shutting down, file locked or read-only), as opposed to a
+   * fault of the statement or of the configuration, which waiting does not cure.
+   */
+  isUnavailableError(error: unknown): boolean;
   close(): Promise<void>;
   /** Stores with a connection pool (MySQL) report its state; SQLite has one embedded connection and none. */
   poolStats?(): PoolStats;

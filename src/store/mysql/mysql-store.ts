@@ -13,7 +13,9 @@ import {
   imageColumns,
   insertTextParams,
   insertTextSql,
+  insertDelayedLogSql,
   insertLogSql,
+  logColumns,
   logParams,
   insertVideoParams,
   insertVideoSql,
@@ -37,6 +39,7 @@ import {
 import type {
   DashboardSummary,
   DayRange,
+  DelayedLogEntry,
   JudgedImage,
   JudgedText,
   JudgedVideo,
@@ -69,6 +72,44 @@ const scanSimilarImagesMysql = scanSimilarImagesSql(selectImageColumns, wordDist
 const IMPORT_BATCH_ROWS = 500;
 
 type Row = mysql.RowDataPacket & Record<string, unknown>;
+
+const insertDelayedLogsSql = `INSERT INTO moderation_log (${logColumns.join(', ')}, created_at) VALUES ?`;
+
+// Errors that mean the server cannot be reached or is not serving right now. mysql2 marks every
+// error that ends a connection `fatal`; among those, bad credentials, an unknown database and TLS
+// trouble are configuration faults that waiting does not cure.
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'ER_CONNECTION_KILLED',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+]);
+const configurationCodes = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+  'HANDSHAKE_NO_SSL_SUPPORT',
+  'HANDSHAKE_SSL_ERROR',
+]);
+
+export function isMysqlUnavailableError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, fatal } = error as { code?: unknown; fatal?: unknown };
+  if (typeof code === 'string' && configurationCodes.has(code)) return false;
+  return (typeof code === 'string' && unavailableCodes.has(code)) || fatal === true;
+}
 
 // MySQL commits each DDL statement on its own, so a crash can interrupt a migration file half-way.
 // Running the file again must then step over what was already done: these errors mean exactly that.
@@ -276,6 +317,33 @@ export class MysqlStore implements Store {
     await this.pool.execute(insertLogSql, logParams(entry));
   }
 
+  async appendLogsIfAbsent(entries: DelayedLogEntry[]): Promise<number> {
+    const unique = [...new Map(entries.map((entry) => [entry.requestId, entry])).values()];
+    if (unique.length === 0) return 0;
+    const [present] = await this.pool.query<Row[]>('SELECT request_id FROM moderation_log WHERE request_id IN (?)', [unique.map((entry) => entry.requestId)]);
+    const stored = new Set(present.map((row) => String(row.request_id)));
+    const fresh = unique.filter((entry) => !stored.has(entry.requestId));
+    if (fresh.length === 0) return 0;
+    try {
+      // One statement: InnoDB stores all of its rows or none.
+      await this.pool.query(insertDelayedLogsSql, [fresh.map((entry) => [...logParams(entry), entry.createdAt])]);
+      return fresh.length;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+    }
+    // Someone stored one of them between the SELECT and the INSERT: row by row, skipping those.
+    let inserted = 0;
+    for (const entry of fresh) {
+      try {
+        await this.pool.execute(insertDelayedLogSql, [...logParams(entry), entry.createdAt]);
+        inserted++;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+      }
+    }
+    return inserted;
+  }
+
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
     const [rows] = await this.pool.execute<Row[]>('SELECT * FROM moderation_log WHERE request_id = ?', [requestId]);
     return rows[0] ? toLogRow(rows[0]) : null;
@@ -303,6 +371,10 @@ export class MysqlStore implements Store {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  isUnavailableError(error: unknown): boolean {
+    return isMysqlUnavailableError(error);
   }
 
   async close(): Promise<void> {

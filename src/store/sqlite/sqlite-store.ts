@@ -12,6 +12,7 @@ import {
   imageColumns,
   insertTextParams,
   insertTextSql,
+  insertDelayedLogSql,
   insertLogSql,
   logParams,
   insertVideoFrameSql,
@@ -37,6 +38,7 @@ import {
 import type {
   DashboardSummary,
   DayRange,
+  DelayedLogEntry,
   JudgedImage,
   JudgedText,
   JudgedVideo,
@@ -61,14 +63,36 @@ const wordDistanceSqlite = (word: number) => `popcount_xor(i.phash${word}, ?)`;
 const similarImagesSqlite = similarImagesSql(imageColumns, wordDistanceSqlite, 'popcount_xor(c.hash_fold, ?)');
 const scanSimilarImagesSqlite = scanSimilarImagesSql(imageColumns, wordDistanceSqlite);
 
+// Another instance may be applying the migrations: worth a longer wait than a request's write.
+const MIGRATION_BUSY_TIMEOUT_MS = 15_000;
+// The probe takes the write lock and lets go at once; it waits only briefly, since better-sqlite3
+// waits on the event loop.
+const PING_BUSY_TIMEOUT_MS = 100;
+
+/**
+ * Errors that mean the file cannot be written right now: locked by another process past the busy
+ * timeout, read-only, disk full, I/O failing. A statement fault (constraint, syntax) is none of these.
+ */
+export function isSqliteUnavailableError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|READONLY|FULL|IOERR|CANTOPEN|PROTOCOL|NOLFS)/.test(code);
+}
+
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(path: string) {
+  private readonly busyTimeoutMs: number;
+
+  /**
+   * `busyTimeoutMs`: how long a write waits for another process holding the write lock before it
+   * fails with SQLITE_BUSY. better-sqlite3 waits synchronously, so keep it short.
+   */
+  constructor(path: string, options: { busyTimeoutMs?: number | undefined } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { timeout: 15_000 });
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    this.db = new Database(path, { timeout: this.busyTimeoutMs });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
@@ -90,6 +114,15 @@ export class SqliteStore implements Store {
   async migrate(): Promise<void> {
     const all = readMigrations('sqlite');
     // IMMEDIATE takes the write lock first, so a second instance waits here and then finds nothing to do.
+    this.db.pragma(`busy_timeout = ${Math.max(MIGRATION_BUSY_TIMEOUT_MS, this.busyTimeoutMs)}`);
+    try {
+      this.applyMigrations(all);
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  private applyMigrations(all: ReturnType<typeof readMigrations>): void {
     this.db
       .transaction(() => {
         this.db.exec(
@@ -204,6 +237,13 @@ export class SqliteStore implements Store {
     this.statement(insertLogSql).run(...logParams(entry));
   }
 
+  async appendLogsIfAbsent(entries: DelayedLogEntry[]): Promise<number> {
+    const insert = this.statement(`${insertDelayedLogSql} ON CONFLICT (request_id) DO NOTHING`);
+    return this.db
+      .transaction(() => entries.reduce((inserted, entry) => inserted + insert.run(...logParams(entry), entry.createdAt).changes, 0))
+      .immediate();
+  }
+
   async findLogByRequestId(requestId: string): Promise<ModerationLogRow | null> {
     const row = this.statement('SELECT * FROM moderation_log WHERE request_id = ?').get(requestId);
     return row ? toLogRow(row as Record<string, unknown>) : null;
@@ -235,7 +275,19 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    // Reads go on while another process holds the write lock (WAL), so a read would call a locked
+    // database ready. Taking the write lock and letting go tells them apart, without writing.
+    this.db.pragma(`busy_timeout = ${Math.min(PING_BUSY_TIMEOUT_MS, this.busyTimeoutMs)}`);
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  isUnavailableError(error: unknown): boolean {
+    return isSqliteUnavailableError(error);
   }
 
   async close(): Promise<void> {
