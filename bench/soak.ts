@@ -12,7 +12,7 @@ import { startThrowawayMariadb, throwawayMariadbAvailable } from '../test/helper
  *
  *   npx tsx bench/soak.ts                       # SQLite, then a throwaway MariaDB with one restart
  *   options: --backends sqlite,mariadb  --rounds 5  --requests 400  --concurrency 24
- *            --outage-seconds 5  --seed 1  --restart-round (default: the middle round)
+ *            --outage-seconds 5  --seed 1  --restart-round (default: the middle round; 0: no restart)
  */
 
 const { values: options } = parseArgs({
@@ -58,7 +58,7 @@ for (const backend of options.backends.split(',')) {
       requestsPerRound: Number(options.requests),
       concurrency: Number(options.concurrency),
       seed: Number(options.seed),
-      databaseRestart: database.server ? { round: restartRound, outageMs: Number(options['outage-seconds']) * 1000 } : null,
+      databaseRestart: database.server && restartRound > 0 ? { round: restartRound, outageMs: Number(options['outage-seconds']) * 1000 } : null,
       log: (line) => console.log(`  ${line}`),
     });
     console.log(`\n${formatSoakReport(report)}\n\n${backend}: ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
