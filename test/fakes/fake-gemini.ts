@@ -62,6 +62,11 @@ export type FakeGemini = {
   /** Consumed in order, one per valid generateContent request, before normal judging. */
   enqueue(...scripts: GeminiScript[]): void;
   setJudge(judge: GeminiJudge): void;
+  /**
+   * Asked for every valid request the queue has no script for: a script, or undefined for normal
+   * judging. Lets a load test inject faults at a rate instead of in a fixed order.
+   */
+  setScript(script: ((request: RecordedGeminiRequest) => GeminiScript | undefined) | null): void;
   close(): Promise<void>;
 };
 
@@ -195,6 +200,7 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
   const apiKey = options.apiKey ?? 'fake-gemini-key-do-not-log';
   let judge = options.judge ?? defaultJudge;
   const queue: GeminiScript[] = [];
+  let scriptFor: ((request: RecordedGeminiRequest) => GeminiScript | undefined) | null = null;
   const requests: RecordedGeminiRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let callCount = 0;
@@ -376,7 +382,7 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
     }
 
     // Scripts stand in for Google's answer, so a request Google would reject never consumes one.
-    const script = queue.shift();
+    const script = queue.shift() ?? scriptFor?.(request);
     if (script) play(res, script, request, model);
     else judged(res, request, model);
   }
@@ -398,6 +404,7 @@ export async function startFakeGemini(options: { apiKey?: string; judge?: Gemini
     },
     enqueue: (...scripts) => void queue.push(...scripts),
     setJudge: (next) => void (judge = next),
+    setScript: (next) => void (scriptFor = next),
     close: () => closeLoopbackServer(server, timers),
   };
 }

@@ -41,6 +41,11 @@ export type FakeSightengine = {
   setScorer(scorer: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores>): void;
   /** Milliseconds to wait before each normal (unscripted) answer; default none. */
   setLatency(latency: () => number): void;
+  /**
+   * Asked for every request the queue has no answer for: a scripted answer, or undefined for a
+   * normal one. Lets a load test inject faults at a rate instead of in a fixed order.
+   */
+  setScript(script: ((request: RecordedSightengineRequest) => ScriptedResponse | undefined) | null): void;
   close(): Promise<void>;
 };
 
@@ -124,6 +129,7 @@ export async function startFakeSightengine(
   const apiSecret = options.apiSecret ?? 'fake-secret-do-not-log';
   let scorer: (media: Buffer) => SightengineModelScores | Promise<SightengineModelScores> = options.scorer ?? (() => lowScores());
   const queue: ScriptedResponse[] = [];
+  let scriptFor: ((request: RecordedSightengineRequest) => ScriptedResponse | undefined) | null = null;
   const requests: RecordedSightengineRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let callCount = 0;
@@ -215,7 +221,7 @@ export async function startFakeSightengine(
     }
     const request: RecordedSightengineRequest = { method: req.method, path: req.url ?? '/', ...parsed };
     requests.push(request);
-    const scripted = queue.shift();
+    const scripted = queue.shift() ?? scriptFor?.(request);
     const delay = latency();
     if (scripted) play(res, scripted, request);
     else if (delay > 0) {
@@ -248,6 +254,7 @@ export async function startFakeSightengine(
     },
     resetPeakConcurrency: () => void (peakConcurrency = inFlight),
     setLatency: (next) => void (latency = next),
+    setScript: (next) => void (scriptFor = next),
     enqueue: (...responses) => void queue.push(...responses),
     setScorer: (next) => void (scorer = next),
     close: () => closeLoopbackServer(server, timers),
