@@ -5,8 +5,9 @@
  * event-loop turn, are written together in one statement and one transaction.
  *
  * Nothing is dropped or answered early: each caller's promise settles when its own row is committed,
- * or rejects with the error. A failed batch is retried row by row, so one bad row cannot take the
- * others down with it.
+ * or rejects with the error. A batch the database refused is retried row by row, so one bad row cannot
+ * take the others down with it; a batch that failed because the database is unavailable is not (every
+ * row would wait for the same outage again, and better-sqlite3 would block the process meanwhile).
  */
 export class GroupWriter<Row> {
   private queue: { row: Row; resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -14,6 +15,8 @@ export class GroupWriter<Row> {
 
   constructor(
     private readonly writeRows: (rows: Row[]) => Promise<void>,
+    /** True when the error says the database is away rather than that a row was refused. */
+    private readonly isUnavailable: (error: unknown) => boolean,
     private readonly maxRows = 100,
   ) {}
 
@@ -35,7 +38,7 @@ export class GroupWriter<Row> {
         await this.writeRows(batch.map((entry) => entry.row));
         for (const entry of batch) entry.resolve();
       } catch (error) {
-        if (batch.length === 1) batch[0]?.reject(error);
+        if (batch.length === 1 || this.isUnavailable(error)) for (const entry of batch) entry.reject(error);
         else await this.writeOneByOne(batch);
       }
     }

@@ -241,11 +241,6 @@ export const logColumns = [
 
 export const insertLogSql = `INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES (${placeholdersFor(logColumns.length)})`;
 
-/** One INSERT for `rows` audit rows (the group commit in group-writer.ts). */
-export function insertLogRowsSql(rows: number): string {
-  const row = `(${placeholdersFor(logColumns.length)})`;
-  return `INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}`;
-}
 
 const truncate = (value: string | null | undefined, length: number) => (value === null || value === undefined ? null : value.slice(0, length));
 

@@ -15,7 +15,6 @@ import {
   insertTextParams,
   insertTextSql,
   insertDelayedLogSql,
-  insertLogRowsSql,
   logColumns,
   logParams,
   insertVideoParams,
@@ -74,6 +73,8 @@ const IMPORT_BATCH_ROWS = 500;
 
 type Row = mysql.RowDataPacket & Record<string, unknown>;
 
+// Multi-row inserts, expanded by mysql2 from an array of rows.
+const insertLogsSql = `INSERT INTO moderation_log (${logColumns.join(', ')}) VALUES ?`;
 const insertDelayedLogsSql = `INSERT INTO moderation_log (${logColumns.join(', ')}, created_at) VALUES ?`;
 
 // Errors that mean the server cannot be reached or is not serving right now. mysql2 marks every
@@ -314,9 +315,12 @@ export class MysqlStore implements Store {
     }
   }
 
-  private readonly auditRows = new GroupWriter<ModerationLogEntry>(async (entries) => {
-    await this.pool.execute(insertLogRowsSql(entries.length), entries.flatMap(logParams));
-  });
+  private readonly auditRows = new GroupWriter<ModerationLogEntry>(
+    async (entries) => {
+      await this.pool.query(insertLogsSql, [entries.map(logParams)]);
+    },
+    isMysqlUnavailableError,
+  );
 
   async appendLog(entry: ModerationLogEntry): Promise<void> {
     await this.auditRows.write(entry);

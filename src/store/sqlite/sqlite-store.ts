@@ -297,7 +297,7 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const entry of entries) insert.run(...logParams(entry));
     })();
-  });
+  }, isSqliteUnavailableError);
 
   async appendLog(entry: ModerationLogEntry): Promise<void> {
     await this.auditRows.write(entry);
