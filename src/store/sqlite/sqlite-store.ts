@@ -60,6 +60,8 @@ import type {
 
 // SQLite integers are signed 64-bit: a word is stored as its two's-complement value.
 const toSigned = (word: bigint) => BigInt.asIntN(64, word);
+// Stored bytes keep their row: the callers decide what a second judgement of them means.
+const insertImageIfNewSql = `${insertImageSql} ON CONFLICT (sha256) DO NOTHING`;
 const wordDistanceSqlite = (word: number) => `popcount_xor(i.phash${word}, ?)`;
 const similarImagesSqlite = similarImagesSql(imageColumns, wordDistanceSqlite, 'popcount_xor(c.hash_fold, ?)');
 const scanSimilarImagesSqlite = scanSimilarImagesSql(imageColumns, wordDistanceSqlite);
@@ -214,7 +216,7 @@ export class SqliteStore implements Store {
   }
 
   async importJudgedImages(images: NewJudgedImage[]): Promise<number> {
-    const insertNew = this.statement(`${insertImageSql} ON CONFLICT (sha256) DO NOTHING`);
+    const insertNew = this.statement(insertImageIfNewSql);
     return this.db
       .transaction(() => {
         let inserted = 0;
@@ -242,7 +244,7 @@ export class SqliteStore implements Store {
 
   /** Inside a transaction: first judgement of the same provider wins, another provider's is replaced. */
   private insertImage(image: NewJudgedImage): { id: number; created: boolean } {
-    const result = this.statement(`${insertImageSql} ON CONFLICT (sha256) DO NOTHING`).run(...insertImageParams(image, toSigned));
+    const result = this.statement(insertImageIfNewSql).run(...insertImageParams(image, toSigned));
     if (result.changes === 0) {
       this.statement(replaceJudgementSql).run(...replaceJudgementParams(image));
       const existing = this.statement('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number };
