@@ -89,6 +89,23 @@ export function hammingDistance(a: PerceptualHash, b: PerceptualHash): number {
   return distance;
 }
 
+/** The item whose hash is closest to `hash`, when within `radius`; items without a hash are skipped. */
+export function nearestWithin<Item>(
+  items: Iterable<Item>,
+  hashOf: (item: Item) => PerceptualHash | null | undefined,
+  hash: PerceptualHash,
+  radius: number,
+): { item: Item; distance: number } | undefined {
+  let best: { item: Item; distance: number } | undefined;
+  for (const item of items) {
+    const candidate = hashOf(item);
+    if (!candidate) continue;
+    const distance = hammingDistance(candidate, hash);
+    if (distance <= radius && (!best || distance < best.distance)) best = { item, distance };
+  }
+  return best;
+}
+
 /**
  * How much structure the picture has: the standard deviation of the brightness (0..255) of the
  * 16x16 blocks the hash is made of. A flat or nearly flat picture has a near-arbitrary hash, so its

@@ -81,13 +81,14 @@ function contentTypeOf(path: string): ContentType {
 export function auditTrail(deps: AuditDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = c.get('startedAt') ?? performance.now();
-    const audit: AuditRecord = { contentType: contentTypeOf(c.req.path) };
+    const contentType = contentTypeOf(c.req.path);
+    const audit: AuditRecord = { contentType };
     c.set('audit', audit);
     await next();
     if (c.get('auditWrittenByHandler')) return;
     const written = await appendAuditRow(deps, {
       ...audit,
-      contentType: audit.contentType ?? contentTypeOf(c.req.path),
+      contentType: audit.contentType ?? contentType,
       requestId: c.get('requestId'),
       httpStatus: c.res.status,
       latencyMs: performance.now() - started,

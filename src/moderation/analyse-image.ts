@@ -1,6 +1,6 @@
 import { sha256Hex } from '../dedupe/content-digest.js';
 import { chooseReusableNeighbour, lookupRadius, type NearDuplicateLimits } from '../dedupe/near-duplicate-policy.js';
-import { computePerceptualHash, detailLevel, hammingDistance, type PerceptualHash } from '../dedupe/perceptual-hash.js';
+import { computePerceptualHash, detailLevel, nearestWithin, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import type { Downloader } from '../media/download.js';
 import { decodeForClassifier, decodeImage } from '../media/image-decode.js';
 import { sniffImageFormat } from '../media/media-type.js';
@@ -9,7 +9,7 @@ import { ProviderError } from '../providers/provider-error.js';
 import type { Decision, ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedImage, SimilarImage, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
-import { outageReason } from './provider-outage.js';
+import { outageReason, recordOutage } from './provider-outage.js';
 import { joinFlight, SingleFlight } from './single-flight.js';
 import { rememberJudgement, storedNeighbours } from './stored-judgements.js';
 import { inSlot, type WorkGate } from './work-gate.js';
@@ -113,12 +113,12 @@ async function judgeBytes(deps: ImageAnalysisDeps, url: string, bytes: Buffer, s
   // A near-identical picture is being judged right now (a batch holding an upload and its thumbnail):
   // wait for that answer rather than paying for a second one. The check and the registration below
   // happen without an await in between, so two such pictures cannot both miss each other.
-  const judgingNow = phash ? closestJudging(new Set([...judgingBefore, ...deps.inFlight.judging]), phash, lookupRadius(deps.dedupe)) : undefined;
+  const judgingNow = phash ? nearestWithin(new Set([...judgingBefore, ...deps.inFlight.judging]), (entry) => entry.hash, phash, lookupRadius(deps.dedupe)) : undefined;
   if (judgingNow) {
-    const other = await judgingNow.entry.done;
+    const other = await judgingNow.item.done;
     const neighbour = other && other.source !== 'error' ? { ...other, distance: judgingNow.distance } : undefined;
     if (neighbour && chooseReusableNeighbour([neighbour], traits, deps.dedupe)) {
-      return { ...reuseInFlight(neighbour, judgingNow.entry.url, trail, similarItems), ...identity };
+      return { ...reuseInFlight(neighbour, judgingNow.item.url, trail, similarItems), ...identity };
     }
   }
 
@@ -185,18 +185,9 @@ async function askModerator(deps: ImageAnalysisDeps, image: Identified, trail: A
     // configured: the image gets the outage decision and nothing is cached, so the next request asks again.
     const decision = deps.outageDecision;
     const reason = outageReason(decision, 'the image', error);
-    Object.assign(trail, { decision, reason, source: 'error', error: error.message, rawResponse: error.details.rawResponse ?? null });
+    recordOutage(trail, decision, reason, error);
     return { isDuplicate: false, decision, reason, reviewDetails: {}, similarItems, source: 'error', provider: error.provider };
   }
-}
-
-function closestJudging(judging: ImageInFlight['judging'], hash: PerceptualHash, radius: number) {
-  let best: { entry: ImageInFlight['judging'] extends Set<infer E> ? E : never; distance: number } | undefined;
-  for (const entry of judging) {
-    const distance = hammingDistance(entry.hash, hash);
-    if (distance <= radius && (!best || distance < best.distance)) best = { entry, distance };
-  }
-  return best;
 }
 
 /** Reuses the answer just given for a near-identical picture that was being judged meanwhile. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { sha256File, sha256Hex } from '../dedupe/content-digest.js';
 import type { NearDuplicateLimits } from '../dedupe/near-duplicate-policy.js';
-import { computePerceptualHash, detailLevel, hammingDistance, type PerceptualHash } from '../dedupe/perceptual-hash.js';
+import { computePerceptualHash, detailLevel, nearestWithin, type PerceptualHash } from '../dedupe/perceptual-hash.js';
 import { AppError } from '../errors.js';
 import type { Downloader } from '../media/download.js';
 import { probeVideo, sampleFrames, type FfmpegBinaries, type SampledFrame, type VideoProbe } from '../media/ffmpeg.js';
@@ -14,7 +14,7 @@ import { ProviderError } from '../providers/provider-error.js';
 import { severity, worseDecision, type Decision, type ReviewDetails } from '../providers/thresholds.js';
 import type { DecisionSource, JudgedVideo, Store } from '../store/store.js';
 import type { AuditRecord } from './audit-record.js';
-import { outageReason } from './provider-outage.js';
+import { outageReason, recordOutage } from './provider-outage.js';
 import { rememberJudgement, storedNeighbours } from './stored-judgements.js';
 import { joinFlight, type SingleFlight } from './single-flight.js';
 import { inSlot, type WorkGate } from './work-gate.js';
@@ -259,7 +259,7 @@ function startFrame(deps: VideoAnalysisDeps, frame: SampledFrame, earlier: Frame
 
   // Frames of one video that look alike are the same shot: the first one's answer holds for all,
   // also for flat frames (a fade to black), which never borrow a pass across different content.
-  const sameShot = hash ? closest(earlier, hash, deps.dedupe.passMaxDistance) : undefined;
+  const sameShot = hash ? nearestWithin(earlier, (frame) => frame.hash, hash, deps.dedupe.passMaxDistance)?.item : undefined;
   if (sameShot) {
     const judgement = sameShot.judgement.then((earlierJudgement) =>
       earlierJudgement === 'abandoned' ? earlierJudgement : { ...earlierJudgement, via: 'video' as const },
@@ -268,16 +268,6 @@ function startFrame(deps: VideoAnalysisDeps, frame: SampledFrame, earlier: Frame
   }
   const lowDetail = detailLevel(frame.pixels) < deps.dedupe.minDetail;
   return { ...base, judgement: limit(() => judgeFrame(deps, frame, hash, lowDetail, url, cancel.signal)) };
-}
-
-function closest(frames: FrameRecord[], hash: PerceptualHash, maxDistance: number): FrameRecord | undefined {
-  let best: { frame: FrameRecord; distance: number } | undefined;
-  for (const frame of frames) {
-    if (!frame.hash) continue;
-    const distance = hammingDistance(frame.hash, hash);
-    if (distance <= maxDistance && (!best || distance < best.distance)) best = { frame, distance };
-  }
-  return best?.frame;
 }
 
 async function judgeFrame(
@@ -408,7 +398,7 @@ function reuseStoredVideo(video: JudgedVideo, audit: AuditRecord): VideoAnalysis
  */
 function providerFailed(error: ProviderError, decision: Decision, framesAnalyzed: number, sha256: string, audit: AuditRecord): VideoAnalysis {
   const reason = outageReason(decision, 'a frame', error);
-  Object.assign(audit, { decision, reason, source: 'error', provider: error.provider, error: error.message, rawResponse: error.details.rawResponse ?? null });
+  recordOutage(audit, decision, reason, error);
   return {
     isDuplicate: false,
     decision,

@@ -1,4 +1,5 @@
 import type { ProviderError } from '../providers/provider-error.js';
+import type { AuditRecord } from './audit-record.js';
 import type { Decision } from '../providers/thresholds.js';
 
 /**
@@ -15,4 +16,9 @@ const consequences: Record<Decision, string> = {
 
 export function outageReason(decision: Decision, what: string, error: ProviderError): string {
   return `The image provider (${error.provider}) could not judge ${what} (${error.message}); ${consequences[decision]}.`;
+}
+
+/** The audit row of an outage answer: the decision given, and the provider's failure behind it. */
+export function recordOutage(trail: AuditRecord, decision: Decision, reason: string, error: ProviderError): void {
+  Object.assign(trail, { decision, reason, source: 'error', provider: error.provider, error: error.message, rawResponse: error.details.rawResponse ?? null });
 }
