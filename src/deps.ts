@@ -5,7 +5,8 @@ import { Downloader } from './media/download.js';
 import { CircuitBreaker } from './providers/circuit-breaker.js';
 import { GeminiModerator } from './providers/gemini/gemini-moderator.js';
 import type { ImageModerator } from './providers/image-moderator.js';
-import { ProviderLimiter } from './providers/provider-limiter.js';
+import { ProviderLimiter, type ProviderLimits } from './providers/provider-limiter.js';
+import type { ProviderCallSettings } from './providers/provider-call.js';
 import { LocalImageModerator } from './providers/local/local-image-moderator.js';
 import { LocalTextModerator } from './providers/local/local-text-moderator.js';
 import { SightengineModerator } from './providers/sightengine/sightengine-moderator.js';
@@ -38,6 +39,22 @@ export function imageProviderKind(config: Config): 'sightengine' | 'local' {
   return 'local';
 }
 
+/** The protection every paid provider's calls get (provider-call.ts), one set per provider. */
+function providerCallSettings(
+  config: Config,
+  provider: 'sightengine' | 'gemini',
+  limits: ProviderLimits,
+  observer: ProviderObserver | undefined,
+): ProviderCallSettings {
+  return {
+    retry: config.retry,
+    limiter: new ProviderLimiter(limits),
+    breaker: new CircuitBreaker(provider, config.providerFaults.circuitBreaker, observer),
+    deadlineMs: config.providerFaults.deadlineMs,
+    observer,
+  };
+}
+
 async function createImageModerator(config: Config, observer: ProviderObserver): Promise<ImageModerator & { close?(): Promise<void> }> {
   const { apiUser, apiSecret } = config.sightengine;
   if (imageProviderKind(config) === 'sightengine' && apiUser && apiSecret) {
@@ -48,11 +65,7 @@ async function createImageModerator(config: Config, observer: ProviderObserver):
       models: config.sightengine.models,
       timeoutMs: config.sightengine.timeoutMs,
       thresholds: config.thresholds,
-      retry: config.retry,
-      limiter: new ProviderLimiter(config.sightengine.limits),
-      breaker: new CircuitBreaker('sightengine', config.providerFaults.circuitBreaker, observer),
-      deadlineMs: config.providerFaults.deadlineMs,
-      observer,
+      ...providerCallSettings(config, 'sightengine', config.sightengine.limits, observer),
     });
   }
   // Loaded and warmed up before the service listens: readiness means the model answers.
@@ -67,11 +80,7 @@ export function selectTextModerator(config: Config, observer?: ProviderObserver)
       model: config.gemini.model,
       baseUrl: config.gemini.baseUrl,
       timeoutMs: config.gemini.timeoutMs,
-      retry: config.retry,
-      limiter: new ProviderLimiter(config.gemini.limits),
-      breaker: new CircuitBreaker('gemini', config.providerFaults.circuitBreaker, observer),
-      deadlineMs: config.providerFaults.deadlineMs,
-      observer,
+      ...providerCallSettings(config, 'gemini', config.gemini.limits, observer),
     });
   }
   return new LocalTextModerator({ observer });

@@ -32,6 +32,9 @@ export type ProviderCallPolicy = {
   observer?: ProviderObserver | undefined;
 };
 
+/** What an adapter takes to build its policy: everything but its own name. */
+export type ProviderCallSettings = Omit<ProviderCallPolicy, 'provider'>;
+
 /**
  * Runs `attempt` under the policy. `attempt` receives the signal to pass to its request: it aborts
  * when the caller goes away or the deadline passes.

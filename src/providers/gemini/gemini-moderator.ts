@@ -1,11 +1,7 @@
 import { ApiError, GoogleGenAI, HarmBlockThreshold, HarmCategory, Type, type GenerateContentResponse, type Schema } from '@google/genai';
 import { z } from 'zod';
-import type { CircuitBreaker } from '../circuit-breaker.js';
-import { callProvider, type ProviderCallPolicy } from '../provider-call.js';
+import { callProvider, type ProviderCallPolicy, type ProviderCallSettings } from '../provider-call.js';
 import { ProviderError } from '../provider-error.js';
-import type { ProviderLimiter } from '../provider-limiter.js';
-import type { ProviderObserver } from '../provider-observer.js';
-import type { RetryPolicy } from '../retry.js';
 import { isTextCategory, textCategories, type TextCategory, type TextInput, type TextModeration, type TextModerator } from '../text-moderator.js';
 import type { Decision } from '../thresholds.js';
 import { moderationPolicy } from './moderation-policy.js';
@@ -22,14 +18,7 @@ export type GeminiOptions = {
   baseUrl: string;
   /** Per attempt. */
   timeoutMs: number;
-  retry: RetryPolicy;
-  /** Shared by every call of the process, retries included. */
-  limiter: ProviderLimiter;
-  breaker?: CircuitBreaker | undefined;
-  /** For all attempts of one message together (see provider-call.ts). */
-  deadlineMs?: number | undefined;
-  observer?: ProviderObserver | undefined;
-};
+} & ProviderCallSettings;
 
 const PROVIDER = 'gemini';
 

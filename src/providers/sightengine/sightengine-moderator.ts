@@ -1,12 +1,9 @@
 import { Agent, FormData, request } from 'undici';
 import { decideFromScores, type ThresholdTable } from '../thresholds.js';
 import type { ImageInput, ImageModeration, ImageModerator } from '../image-moderator.js';
-import type { CircuitBreaker } from '../circuit-breaker.js';
-import { callProvider, type ProviderCallPolicy } from '../provider-call.js';
+import { callProvider, type ProviderCallPolicy, type ProviderCallSettings } from '../provider-call.js';
 import { ProviderError } from '../provider-error.js';
-import type { ProviderLimiter } from '../provider-limiter.js';
-import type { ProviderObserver } from '../provider-observer.js';
-import { parseRetryAfter, type RetryPolicy } from '../retry.js';
+import { parseRetryAfter } from '../retry.js';
 import { extractScores } from './sightengine-scores.js';
 
 /**
@@ -24,14 +21,7 @@ export type SightengineOptions = {
   /** Per attempt. */
   timeoutMs: number;
   thresholds: ThresholdTable;
-  retry: RetryPolicy;
-  /** Shared by every call of the process, retries included. */
-  limiter: ProviderLimiter;
-  breaker?: CircuitBreaker | undefined;
-  /** For all attempts of one image together (see provider-call.ts). */
-  deadlineMs?: number | undefined;
-  observer?: ProviderObserver | undefined;
-};
+} & ProviderCallSettings;
 
 const PROVIDER = 'sightengine';
 
