@@ -9,10 +9,10 @@ import pretty from 'pino-pretty';
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
 /** `auto`: pretty on a terminal, JSON otherwise (a container, a pipe, a file). */
-export type LogFormat = 'auto' | 'json' | 'pretty';
+type LogFormat = 'auto' | 'json' | 'pretty';
 export type LogSettings = { level: LogLevel; format: LogFormat };
 
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 type LogMethod = (fields: LogFields, message?: string) => void;
 
 export interface Logger {

@@ -14,9 +14,9 @@ import type { SpoolBacklog } from './store/audit-spool.js';
  */
 
 /** How an answer avoided a classifier call: from the store, or from a concurrent request's call. */
-export type AvoidedVia = 'cache_exact' | 'cache_near' | 'in_flight';
+type AvoidedVia = 'cache_exact' | 'cache_near' | 'in_flight';
 
-export type DecisionRecord = {
+type DecisionRecord = {
   contentType: ContentType;
   decision: string;
   source: DecisionSource;
@@ -28,7 +28,7 @@ const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 const ffmpegBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /** Gauge values of moderation_provider_circuit_state: higher is worse, so `> 0` means "not closed". */
-export const circuitStateValues: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
+const circuitStateValues: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /** Error kinds come partly from provider answers: keep the label set small and safe. */
 function errorKind(error: ProviderError): string {

@@ -5,9 +5,9 @@ import { html, type SafeHtml } from './html.js';
  * from anywhere. Each mark carries a <title>, which browsers show as a tooltip.
  */
 
-export type Series = { name: string; color: string; values: (number | null)[] };
+type Series = { name: string; color: string; values: (number | null)[] };
 
-export type ChartOptions = {
+type ChartOptions = {
   title: string;
   /** The x axis: one slot per day, `YYYY-MM-DD`. */
   days: string[];
@@ -29,7 +29,7 @@ const PLOT_HEIGHT = HEIGHT - TOP - BOTTOM;
 const round = (value: number) => Math.round(value * 10) / 10;
 
 /** 1, 2, 2.5 or 5 times a power of ten, at least `value`. */
-export function roundUp(value: number): number {
+function roundUp(value: number): number {
   if (!(value > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
   const step = [1, 2, 2.5, 5, 10].find((candidate) => candidate * power >= value) ?? 10;

@@ -6,7 +6,7 @@ export type RetryPolicy = { maxRetries: number; baseDelayMs: number };
 /** Longest wait we honour from a provider's Retry-After before giving up on this request. */
 const MAX_RETRY_AFTER_MS = 30_000;
 
-export type RetryOptions = {
+type RetryOptions = {
   /** Stops the waiting between attempts (the caller left, or the deadline passed). */
   signal?: AbortSignal | undefined;
   /** Date.now() value after which no attempt is worth starting: a wait that would end past it is not begun. */

@@ -4,7 +4,7 @@ import type { AppEnv } from '../http/app-env.js';
 import { analyseErrorResponses, analyseSecurity, errorContent } from '../http/error-schemas.js';
 import type { Store } from '../store/store.js';
 
-export const DASHBOARD_MAX_DAYS = 90;
+const DASHBOARD_MAX_DAYS = 90;
 const DAY_CHOICES = [7, 14, 30, 90];
 const TOP_USERS = 10;
 

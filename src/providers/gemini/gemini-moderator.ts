@@ -158,7 +158,7 @@ function parseDuration(text: string): number | undefined {
 }
 
 /** Turns Gemini's answer into a decision; a safety block is a decision too, not a failure. */
-export function interpret(response: GenerateContentResponse): TextModeration {
+function interpret(response: GenerateContentResponse): TextModeration {
   const blockReason = response.promptFeedback?.blockReason;
   if (blockReason) {
     return blocked(`the provider refused to read the message (prompt blocked: ${blockReason})`, String(blockReason), response, []);

@@ -26,7 +26,7 @@ export type SightengineOptions = {
 const PROVIDER = 'sightengine';
 
 /** SightEngine answers some models under a shorter key: `nudity-2.1` comes back as `nudity`. */
-export function responseKey(model: string): string {
+function responseKey(model: string): string {
   return model === 'self-harm' ? model : model.replace(/-\d+(\.\d+)*$/, '');
 }
 
