@@ -23,6 +23,7 @@ import { AuditLog } from './store/audit-log.js';
 import { AuditSpool } from './store/audit-spool.js';
 import { GuardedStore } from './store/guarded-store.js';
 import { openStore } from './store/open-store.js';
+import { messageOf } from './errors.js';
 
 /** Everything the app needs, built once at start-up from the configuration. */
 export type Deps = AppDeps & {
@@ -149,7 +150,7 @@ export async function buildDeps(config: Config, options: { logger?: Logger; onDa
     ffmpegVersion = checkFfmpeg(ffmpeg);
   } catch (error) {
     await closeStorage().catch(() => undefined);
-    throw new Error(`ffmpeg is not usable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`ffmpeg is not usable: ${messageOf(error)}`, { cause: error });
   }
   try {
     // Checked now, not on the first video: a missing or read-only folder would fail every video request.

@@ -35,3 +35,8 @@ export class AppError extends Error {
     super(detail, { cause: options.cause });
   }
 }
+
+/** The message of anything thrown: errors carry one, anything else is turned into text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

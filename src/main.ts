@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
 import { buildDeps, type Deps } from './deps.js';
 import { createLogger, type Logger } from './logging.js';
+import { messageOf } from './errors.js';
 
 /** The only file that starts and stops the process. */
 
@@ -23,14 +24,14 @@ async function main(): Promise<void> {
   let deps: Deps;
   // The database came up but cannot be used (found by the background attempts): what start-up refuses.
   const onDatabaseFatal = (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     logger.fatal({ error: message }, `Start-up failed: ${message}`);
     void Promise.resolve(deps?.close()).finally(() => process.exit(1));
   };
   try {
     deps = await buildDeps(config, { logger, onDatabaseFatal });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     logger.fatal({ error: message }, `Start-up failed: ${message}`);
     process.exit(1);
   }
@@ -115,6 +116,6 @@ function describeDatabase(url: string): string {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`Start-up failed: ${messageOf(error)}\n`);
   process.exit(1);
 });

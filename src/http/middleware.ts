@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import { AppError } from '../errors.js';
+import { AppError, messageOf } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditRecord } from '../moderation/audit-record.js';
@@ -107,7 +107,7 @@ export async function appendAuditRow({ auditLog, logger, metrics }: AuditDeps, e
   try {
     await auditLog.write(entry);
   } catch (error) {
-    logger.error({ request_id: entry.requestId, error: error instanceof Error ? error.message : String(error) }, 'moderation_log write failed');
+    logger.error({ request_id: entry.requestId, error: messageOf(error) }, 'moderation_log write failed');
     return false;
   }
   if (entry.decision && entry.source) {

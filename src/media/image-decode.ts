@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { AppError } from '../errors.js';
+import { AppError, messageOf } from '../errors.js';
 
 /**
  * Turns image bytes into 8-bit RGBA pixels for hashing. The only module that imports sharp.
@@ -120,7 +120,7 @@ function jpegShrinkFactor(width: number, height: number): number {
 }
 
 function undecodable(error: unknown): AppError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   if (/pixel limit/i.test(message)) {
     return new AppError('media_too_large', 'The image has more pixels than allowed (IMAGE_MAX_PIXELS).');
   }

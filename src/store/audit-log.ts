@@ -1,6 +1,7 @@
 import type { Logger } from '../logging.js';
 import { toSpoolLine, type AuditSpool } from './audit-spool.js';
 import type { ModerationLogEntry, Store } from './store.js';
+import { messageOf } from '../errors.js';
 
 /**
  * Where moderation_log rows go: the database, or, when it cannot take them, the local spool, from
@@ -26,7 +27,6 @@ const REPLAY_BATCH_ROWS = 200;
 // like an outage) has no outage end to wait for: look again this often.
 const REPLAY_INTERVAL_MS = 30_000;
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class AuditLog {
   private replaying: Promise<void> | null = null;

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError, messageOf } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { PerceptualHash } from '../dedupe/perceptual-hash.js';
 import type {
@@ -60,7 +60,6 @@ class DatabaseTimeoutError extends Error {
   }
 }
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class GuardedStore implements Store, DatabaseGate {
   readonly dialect: Store['dialect'];

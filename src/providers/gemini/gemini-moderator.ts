@@ -5,6 +5,7 @@ import { ProviderError } from '../provider-error.js';
 import { isTextCategory, textCategories, type TextCategory, type TextInput, type TextModeration, type TextModerator } from '../text-moderator.js';
 import type { Decision } from '../thresholds.js';
 import { moderationPolicy } from './moderation-policy.js';
+import { messageOf } from '../../errors.js';
 
 /**
  * Gemini text moderation through the official SDK (`@google/genai`, the only module that imports
@@ -131,7 +132,7 @@ function classify(error: unknown, timedOut: boolean, timeoutMs: number, signal?:
   }
   if (signal?.aborted) return new ProviderError(PROVIDER, 'the request was cancelled', { retryable: false, kind: 'cancelled', cause: error });
   if (timedOut) return new ProviderError(PROVIDER, `no answer within ${timeoutMs} ms`, { retryable: true, kind: 'timeout', cause: error });
-  return new ProviderError(PROVIDER, `network error (${error instanceof Error ? error.message : String(error)})`.slice(0, 300), {
+  return new ProviderError(PROVIDER, `network error (${messageOf(error)})`.slice(0, 300), {
     retryable: true,
     kind: 'network',
     cause: error,

@@ -9,6 +9,7 @@ import type { ImageInput, ImageModeration, ImageModerator } from '../image-moder
 import { observeCall, type ProviderObserver } from '../provider-observer.js';
 import { decideFromScores, type CategoryScores, type ThresholdTable } from '../thresholds.js';
 import type { LocalImageModel } from './local-image-model.js';
+import { messageOf } from '../../errors.js';
 
 /**
  * The offline image classifier: NSFWJS (MobileNetV2 / InceptionV3 trained on five classes) on the
@@ -77,7 +78,7 @@ export class LocalImageModerator implements ImageModerator {
       moderator.warmedUp = true;
       return moderator;
     } catch (error) {
-      throw new Error(`Could not load the local image model (${label}): ${error instanceof Error ? error.message : String(error)}`, {
+      throw new Error(`Could not load the local image model (${label}): ${messageOf(error)}`, {
         cause: error,
       });
     }
