@@ -40,6 +40,25 @@ export function imageProviderKind(config: Config): 'sightengine' | 'local' {
   return 'local';
 }
 
+function usableFfmpeg(config: Config): { ffmpeg: FfmpegBinaries; ffmpegVersion: string } {
+  try {
+    const ffmpeg = locateFfmpeg(config.ffmpeg);
+    return { ffmpeg, ffmpegVersion: checkFfmpeg(ffmpeg) };
+  } catch (error) {
+    throw new Error(`ffmpeg is not usable: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/** Checked at start-up, not on the first video: a missing or read-only folder would fail every video request. */
+function checkVideoTempDir(folder: string): void {
+  try {
+    mkdirSync(folder, { recursive: true });
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    throw new Error(`VIDEO_TEMP_DIR (${folder}) is not a writable folder: ${messageOf(error)}`, { cause: error });
+  }
+}
+
 /** The protection every paid provider's calls get (provider-call.ts), one set per provider. */
 function providerCallSettings(
   config: Config,
@@ -129,36 +148,19 @@ export async function buildDeps(config: Config, options: { logger?: Logger; onDa
     await auditLog.close();
     await store.close();
   };
-  try {
-    await store.start();
-  } catch (error) {
-    await closeStorage().catch(() => undefined);
-    throw error;
-  }
-  auditLog.startReplaying();
+  // Everything below refuses start-up by throwing; storage opened above is closed on the way out.
   let imageModerator: Awaited<ReturnType<typeof createImageModerator>>;
-  try {
-    imageModerator = await createImageModerator(config, metrics);
-  } catch (error) {
-    await closeStorage().catch(() => undefined);
-    throw error;
-  }
   let ffmpeg: FfmpegBinaries;
   let ffmpegVersion: string;
   try {
-    ffmpeg = locateFfmpeg(config.ffmpeg);
-    ffmpegVersion = checkFfmpeg(ffmpeg);
+    await store.start();
+    auditLog.startReplaying();
+    imageModerator = await createImageModerator(config, metrics);
+    ({ ffmpeg, ffmpegVersion } = usableFfmpeg(config));
+    checkVideoTempDir(config.video.tempDir);
   } catch (error) {
     await closeStorage().catch(() => undefined);
-    throw new Error(`ffmpeg is not usable: ${messageOf(error)}`, { cause: error });
-  }
-  try {
-    // Checked now, not on the first video: a missing or read-only folder would fail every video request.
-    mkdirSync(config.video.tempDir, { recursive: true });
-    accessSync(config.video.tempDir, constants.W_OK);
-  } catch (error) {
-    await closeStorage().catch(() => undefined);
-    throw new Error(`VIDEO_TEMP_DIR (${config.video.tempDir}) is not a writable folder: ${(error as Error).message}`, { cause: error });
+    throw error;
   }
   const downloader = new Downloader({
     policy: new AddressPolicy(config.fetch.allowPrivate),
